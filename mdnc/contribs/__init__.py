@@ -1,0 +1,5 @@
+"""Contributed tools: ``mdnc.contribs.torchsummary``."""
+
+from . import torchsummary
+
+__all__ = ["torchsummary"]

@@ -1,0 +1,5 @@
+"""Network modules: ``mdnc.modules.resnet`` holds the residual family."""
+
+from . import resnet
+
+__all__ = ["resnet"]

@@ -1,0 +1,314 @@
+"""Residual blocks and stacks of blocks, for any order (1-D, 2-D, 3-D).
+
+The module tree, the class names and the ``state_dict`` keys follow the documented
+system exactly (checkpoints are interchangeable):
+
+* a *branch unit* is an ``nn.Sequential`` of ``[Norm, Act, (Upsample,) Conv]`` (layer order
+  ``'new'``), ``[(Upsample,) Conv, Norm, Act]`` (``'old'``) or ``[(Upsample,) Conv, Act]``
+  (normalizer ``'null'``);
+* a block holds ``conv1``, ``conv2`` (, ``conv3``) and the shortcut ``in_node``;
+* a stack (``_BlockResStkNd``) holds ``conv_list`` (stride-1 blocks) and ``conv_scale``
+  (the block that resamples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from . import _factory as F
+from ._checks import check_choice, check_kernel, check_order, check_per_axis, check_positive_int
+
+__all__ = ["_BlockPlainNd", "_BlockBottleneckNd", "_BlockResStkNd", "block_class", "BLOCK_DEPTH"]
+
+IntOrTuple = int | Sequence[int]
+
+
+def _resolve_order(cls: type, order: int | None) -> int:
+    """The order fixed by a public subclass (``BlockPlain1d.order == 1``) or the given one."""
+    fixed = getattr(cls, "order", None)
+    if fixed is None:
+        if order is None:
+            raise TypeError(f"{cls.__name__} needs order=1, 2 or 3 (the number of spatial axes).")
+        return check_order(order)
+    if order is not None and order != fixed:
+        raise ValueError(f"{cls.__name__} is {fixed}-D: order must be {fixed} or omitted, got {order!r}.")
+    return fixed
+
+
+def _is_resampling(stride: tuple[int, ...], output_size: Any, scaler: str) -> bool:
+    return (scaler == "up" and output_size is not None) or any(s > 1 for s in stride)
+
+
+def branch_unit(
+    order: int,
+    in_planes: int,
+    out_planes: int,
+    kernel_size: IntOrTuple,
+    stride: tuple[int, ...],
+    padding: IntOrTuple,
+    output_size: Sequence[int] | None,
+    scaler: str,
+    normalizer: str,
+    activator: str,
+    layer_order: str,
+) -> nn.Sequential:
+    """One convolution with its normalizer and activator, in the requested order."""
+    up = scaler == "up" and _is_resampling(stride, output_size, scaler)
+    layers: list[nn.Module | None] = []
+    if up:
+        layers.append(F.upsample(order, stride, output_size))
+    layers.append(
+        F.conv(
+            order,
+            in_planes,
+            out_planes,
+            kernel_size,
+            stride=1 if up else stride,
+            padding=padding,
+            bias=normalizer == "null",
+        )
+    )
+    if normalizer == "null":
+        layers.append(F.act(activator, out_planes))
+    elif layer_order == "new":
+        layers = [F.norm(normalizer, order, in_planes), F.act(activator, in_planes), *layers]
+    else:
+        layers += [F.norm(normalizer, order, out_planes), F.act(activator, out_planes)]
+    return nn.Sequential(*(m for m in layers if m is not None))
+
+
+def shortcut(
+    order: int,
+    in_planes: int,
+    out_planes: int,
+    stride: tuple[int, ...],
+    output_size: Sequence[int] | None,
+    scaler: str,
+    normalizer: str,
+) -> nn.Sequential | None:
+    """The projection shortcut, or ``None`` (identity) when shapes already agree.
+
+    With ``scaler='up'`` the shortcut always starts with an ``nn.Upsample``, even with a
+    factor of 1: the documented system does so and its ``state_dict`` keys depend on it.
+    """
+    if not (_is_resampling(stride, output_size, scaler) or in_planes != out_planes):
+        return None
+    bias = normalizer == "null"
+    if scaler == "up":
+        layers = [F.upsample(order, stride, output_size), F.conv(order, in_planes, out_planes, 1, bias=bias)]
+    else:
+        layers = [F.conv(order, in_planes, out_planes, 1, stride=stride, bias=bias)]
+    normalization = F.norm(normalizer, order, out_planes)
+    if normalization is not None:
+        layers.append(normalization)
+    return nn.Sequential(*layers)
+
+
+class _BlockNd(nn.Module):
+    """Shared construction of the plain and bottleneck residual blocks."""
+
+    order: ClassVar[int | None] = None
+    depth: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        in_planes: int,
+        out_planes: int,
+        kernel_size: IntOrTuple = 3,
+        stride: IntOrTuple = 1,
+        padding: IntOrTuple = 1,
+        output_size: IntOrTuple | None = None,
+        normalizer: str = "pinst",
+        activator: str = "prelu",
+        layer_order: str = "new",
+        scaler: str = "down",
+        *,
+        order: int | None = None,
+    ) -> None:
+        super().__init__()
+        order = _resolve_order(type(self), order)
+        check_positive_int("in_planes", in_planes)
+        check_positive_int("out_planes", out_planes)
+        kernel = check_kernel(kernel_size, order)
+        strides = check_per_axis("stride", stride, order)
+        check_per_axis("padding", padding, order, minimum=0)
+        normalizer = check_choice("normalizer", normalizer, F.NORMALIZERS)
+        activator = check_choice("activator", activator, F.ACTIVATORS)
+        layer_order = check_choice("layer_order", layer_order, F.LAYER_ORDERS)
+        scaler = check_choice("scaler", scaler, F.SCALERS)
+        if output_size is not None:
+            if scaler != "up":
+                raise ValueError(
+                    f"output_size is only used with scaler='up', got output_size={output_size!r} "
+                    f"with scaler={scaler!r}."
+                )
+            output_size = check_per_axis("output_size", output_size, order)
+        self.in_planes = in_planes
+        self.out_planes = out_planes
+        self._build(
+            order, in_planes, out_planes, kernel, strides, padding, output_size,
+            normalizer, activator, layer_order, scaler,
+        )  # fmt: skip
+        self.in_node = shortcut(order, in_planes, out_planes, strides, output_size, scaler, normalizer)
+
+    def _build(self, order: int, *args: Any) -> None:
+        raise NotImplementedError
+
+
+class _BlockPlainNd(_BlockNd):
+    """N-d plain residual block: ``conv1`` (k, stride 1) then ``conv2`` (k, resampling).
+
+    Args:
+        in_planes: channels of the input.
+        out_planes: channels of the output.
+        kernel_size: odd kernel size, an int or one per axis.
+        stride: resampling factor (down-sampling with ``scaler='down'``, up-sampling with
+            ``'up'``), an int or one per axis.
+        padding: convolution padding, usually ``kernel_size // 2``.
+        output_size: with ``scaler='up'``, the output size instead of a factor.
+        normalizer: ``'pinst'`` (instance norm with affine), ``'inst'``, ``'batch'`` or
+            ``'null'``.
+        activator: ``'prelu'``, ``'relu'`` or ``'null'``.
+        layer_order: ``'new'`` (norm, act, conv: pre-activation) or ``'old'`` (conv, norm, act).
+        scaler: ``'down'`` (strided convolution) or ``'up'`` (up-sampling then convolution).
+        order: the number of spatial axes; fixed by the public ``BlockPlain1d/2d/3d``.
+
+    Raises:
+        TypeError, ValueError: an argument has the wrong type or value.
+    """
+
+    depth: ClassVar[int] = 2
+
+    def _build(self, order, in_planes, out_planes, kernel, stride, padding, output_size,
+               normalizer, activator, layer_order, scaler) -> None:  # fmt: skip
+        unit = (normalizer, activator, layer_order)
+        ones = (1,) * order
+        self.conv1 = branch_unit(order, in_planes, in_planes, kernel, ones, padding, None, "down", *unit)
+        self.conv2 = branch_unit(
+            order, in_planes, out_planes, kernel, stride, padding, output_size, scaler, *unit
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        res = self.conv2(self.conv1(x))
+        if self.in_node is not None:
+            return res + self.in_node(x)
+        return res + x
+
+
+class _BlockBottleneckNd(_BlockNd):
+    """N-d bottleneck residual block: ``conv1`` (1), ``conv2`` (k, resampling), ``conv3`` (1).
+
+    There is no channel reduction inside: ``conv1`` and ``conv2`` keep ``in_planes``
+    channels, ``conv3`` maps them to ``out_planes``. The arguments are those of
+    :class:`_BlockPlainNd`.
+    """
+
+    depth: ClassVar[int] = 3
+
+    def _build(self, order, in_planes, out_planes, kernel, stride, padding, output_size,
+               normalizer, activator, layer_order, scaler) -> None:  # fmt: skip
+        unit = (normalizer, activator, layer_order)
+        ones = (1,) * order
+        self.conv1 = branch_unit(order, in_planes, in_planes, 1, ones, 0, None, "down", *unit)
+        self.conv2 = branch_unit(
+            order, in_planes, in_planes, kernel, stride, padding, output_size, scaler, *unit
+        )
+        self.conv3 = branch_unit(order, in_planes, out_planes, 1, ones, 0, None, "down", *unit)
+
+    def forward(self, x: Tensor) -> Tensor:
+        res = self.conv3(self.conv2(self.conv1(x)))
+        if self.in_node is not None:
+            return res + self.in_node(x)
+        return res + x
+
+
+BLOCK_DEPTH = {"bottleneck": _BlockBottleneckNd.depth, "plain": _BlockPlainNd.depth}
+
+
+def block_class(block: str) -> type[_BlockNd]:
+    """The N-d block class for ``'bottleneck'`` or ``'plain'`` (case-insensitive)."""
+    name = check_choice("block", block, F.BLOCKS)
+    return _BlockBottleneckNd if name == "bottleneck" else _BlockPlainNd
+
+
+def crop_to(x: Tensor, size: list[int]) -> Tensor:
+    """Centre-crop the spatial axes of ``x`` to ``size`` (each axis at least that long)."""
+    for i, target in enumerate(size):
+        dim = i + 2
+        x = x.narrow(dim, (x.size(dim) - target) // 2, target)
+    return x
+
+
+class _BlockResStkNd(nn.Module):
+    """A stack of ``n_blocks`` residual blocks: one stage ("Block i") of a network.
+
+    ``conv_list`` holds the first ``n_blocks - 1`` blocks (stride 1, ``in -> hidden``
+    then ``hidden -> hidden``); ``conv_scale`` is the last block (``hidden -> out``) and
+    does the resampling.
+
+    Args:
+        in_planes: channels of the main input.
+        out_planes: channels of the output.
+        n_blocks: number of residual blocks, >= 1.
+        order: the number of spatial axes.
+        block: ``'bottleneck'`` or ``'plain'``.
+        hidden_planes: width of the blocks before ``conv_scale``; ``out_planes`` if None.
+        kernel_size: per-axis kernel size of the blocks.
+        padding: per-axis padding of the blocks.
+        stride: per-axis resampling factor of ``conv_scale``.
+        skip_planes: channels of a skip input concatenated after the main input (U-Net
+            decoder); 0 for none.
+        scaler: ``'down'`` or ``'up'``, for ``conv_scale`` only.
+        export_hidden: also return the input of ``conv_scale`` (U-Net encoder).
+    """
+
+    __constants__ = ["export_hidden", "with_skip"]
+
+    def __init__(
+        self,
+        in_planes: int,
+        out_planes: int,
+        n_blocks: int,
+        *,
+        order: int,
+        block: str = "bottleneck",
+        hidden_planes: int | None = None,
+        kernel_size: IntOrTuple = 3,
+        padding: IntOrTuple = 1,
+        stride: IntOrTuple = 1,
+        skip_planes: int = 0,
+        scaler: str = "down",
+        export_hidden: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive_int("n_blocks", n_blocks)
+        block_cls = block_class(block)
+        hidden = out_planes if hidden_planes is None else hidden_planes
+        first_in = in_planes + skip_planes
+        geometry: dict[str, Any] = {"kernel_size": kernel_size, "padding": padding, "order": order}
+        self.conv_list = nn.ModuleList(
+            block_cls(first_in if i == 0 else hidden, hidden, stride=1, scaler="down", **geometry)
+            for i in range(n_blocks - 1)
+        )
+        self.conv_scale = block_cls(
+            hidden if n_blocks > 1 else first_in, out_planes, stride=stride, scaler=scaler, **geometry
+        )
+        self.export_hidden = export_hidden
+        self.with_skip = skip_planes > 0
+
+    def forward(self, x: Tensor, skip: Tensor | None = None):  # noqa: ANN201 (tuple or tensor)
+        if self.with_skip:
+            if skip is None:
+                raise ValueError("this stack takes a skip tensor as its second input.")
+            # The up-sampled input is never shorter than the skip: crop it to the skip's size.
+            x = torch.cat([crop_to(x, skip.shape[2:]), skip], dim=1)
+        for layer in self.conv_list:
+            x = layer(x)
+        out = self.conv_scale(x)
+        if self.export_hidden:
+            return out, x
+        return out
