@@ -171,7 +171,10 @@ def summary_string(
     kinds = _normalize_dtypes(dtypes, len(sizes))
     target = _resolve_device(model, device)
     run_batch = 2 if batch_size == -1 else batch_size
-    inputs = [torch.rand(run_batch, *size).to(dtype=kind, device=target) for size, kind in zip(sizes, kinds)]
+    inputs = [
+        torch.rand(run_batch, *size).to(dtype=kind, device=target)
+        for size, kind in zip(sizes, kinds, strict=True)
+    ]
     rows = _collect_rows(model, inputs, batch_size)
 
     total = sum(r.params for r in rows)

@@ -35,7 +35,9 @@ def _resolve_order(cls: type, order: int | None) -> int:
             raise TypeError(f"{cls.__name__} needs order=1, 2 or 3 (the number of spatial axes).")
         return check_order(order)
     if order is not None and order != fixed:
-        raise ValueError(f"{cls.__name__} is {fixed}-D: order must be {fixed} or omitted, got {order!r}.")
+        raise ValueError(
+            f"{cls.__name__} is {fixed}-D: order must be {fixed} or omitted, got {order!r}."
+        )
     return fixed
 
 
@@ -99,7 +101,10 @@ def shortcut(
         return None
     bias = normalizer == "null"
     if scaler == "up":
-        layers = [F.upsample(order, stride, output_size), F.conv(order, in_planes, out_planes, 1, bias=bias)]
+        layers = [
+            F.upsample(order, stride, output_size),
+            F.conv(order, in_planes, out_planes, 1, bias=bias),
+        ]
     else:
         layers = [F.conv(order, in_planes, out_planes, 1, stride=stride, bias=bias)]
     normalization = F.norm(normalizer, order, out_planes)
@@ -153,7 +158,9 @@ class _BlockNd(nn.Module):
             order, in_planes, out_planes, kernel, strides, padding, output_size,
             normalizer, activator, layer_order, scaler,
         )  # fmt: skip
-        self.in_node = shortcut(order, in_planes, out_planes, strides, output_size, scaler, normalizer)
+        self.in_node = shortcut(
+            order, in_planes, out_planes, strides, output_size, scaler, normalizer
+        )
 
     def _build(self, order: int, *args: Any) -> None:
         raise NotImplementedError
@@ -187,7 +194,9 @@ class _BlockPlainNd(_BlockNd):
                normalizer, activator, layer_order, scaler) -> None:  # fmt: skip
         unit = (normalizer, activator, layer_order)
         ones = (1,) * order
-        self.conv1 = branch_unit(order, in_planes, in_planes, kernel, ones, padding, None, "down", *unit)
+        self.conv1 = branch_unit(
+            order, in_planes, in_planes, kernel, ones, padding, None, "down", *unit
+        )
         self.conv2 = branch_unit(
             order, in_planes, out_planes, kernel, stride, padding, output_size, scaler, *unit
         )
@@ -235,8 +244,21 @@ def block_class(block: str) -> type[_BlockNd]:
     return _BlockBottleneckNd if name == "bottleneck" else _BlockPlainNd
 
 
+def _crop_by_gather(x: Tensor, size: list[int]) -> Tensor:
+    for i, target in enumerate(size):
+        dim = i + 2
+        start = (x.size(dim) - target) // 2
+        x = x.index_select(dim, torch.arange(target, device=x.device) + start)
+    return x
+
+
 def crop_to(x: Tensor, size: list[int]) -> Tensor:
     """Centre-crop the spatial axes of ``x`` to ``size`` (each axis at least that long)."""
+    if not torch.jit.is_scripting():
+        if torch.compiler.is_exporting():
+            # narrow() has a no-op fast path that torch.export turns into a guard on the
+            # parity of the length; gathering the indices keeps one graph for all lengths.
+            return _crop_by_gather(x, size)
     for i, target in enumerate(size):
         dim = i + 2
         x = x.narrow(dim, (x.size(dim) - target) // 2, target)
@@ -295,7 +317,11 @@ class _BlockResStkNd(nn.Module):
             for i in range(n_blocks - 1)
         )
         self.conv_scale = block_cls(
-            hidden if n_blocks > 1 else first_in, out_planes, stride=stride, scaler=scaler, **geometry
+            hidden if n_blocks > 1 else first_in,
+            out_planes,
+            stride=stride,
+            scaler=scaler,
+            **geometry,
         )
         self.export_hidden = export_hidden
         self.with_skip = skip_planes > 0

@@ -34,7 +34,9 @@ def check_order(order: Any) -> int:
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """Return ``value`` if it is an ``int`` (not ``bool``) of at least ``minimum``."""
     if not _is_int(value):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__}).")
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})."
+        )
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return value
@@ -61,7 +63,8 @@ def check_layers(layers: Any, minimum_stages: int = 2) -> list[int]:
     layers = list(layers)
     if len(layers) < minimum_stages:
         raise ValueError(
-            f"layers must hold at least {minimum_stages} stages (one int per stage), got {layers!r}."
+            f"layers must hold at least {minimum_stages} stages (one int per stage), "
+            f"got {layers!r}."
         )
     for i, n in enumerate(layers):
         if not _is_int(n) or n < 1:

@@ -63,7 +63,11 @@ def _ceil_div(a: int, b: int) -> int:
 class _NetNd(nn.Module):
     """Argument checks, ``nlayers`` and input checks shared by the four networks."""
 
-    order: int | None = None
+    # Fixed by the public subclasses (AE1d.order == 1); left unannotated because TorchScript
+    # would otherwise try to parse the annotation of the per-instance copy.
+    order = None
+    # Python-side conveniences that TorchScript need not compile.
+    __jit_unused_properties__ = ["nlayers", "min_size", "input_size"]
 
     def _setup(
         self, order: int | None, channel: int, layers: Sequence[int], block: str, kernel_size: Any
@@ -91,7 +95,9 @@ class _NetNd(nn.Module):
         axes = ("L",) if self.order == 1 else tuple(f"S{i + 1}" for i in range(self.order))
         expected = f"(B, {what}, {', '.join(axes)})"
         if not isinstance(x, Tensor):
-            raise TypeError(f"{self._describe()} expects a torch.Tensor {expected}, got {type(x).__name__}.")
+            raise TypeError(
+                f"{self._describe()} expects a torch.Tensor {expected}, got {type(x).__name__}."
+            )
         if not x.is_floating_point():
             raise TypeError(
                 f"{self._describe()} expects a floating-point tensor, got dtype {x.dtype}; "
@@ -122,9 +128,11 @@ class _NetNd(nn.Module):
         if self.order == 1:
             need = f"at least {stride[0] ** n_down + 1} samples"
         else:
-            need = "a size whose deepest map keeps more than one element (at least " + " or ".join(
-                f"{s**n_down + 1} along axis {i + 2}" for i, s in enumerate(stride)
-            ) + ")"
+            need = (
+                "a size whose deepest map keeps more than one element (at least "
+                + " or ".join(f"{s**n_down + 1} along axis {i + 2}" for i, s in enumerate(stride))
+                + ")"
+            )
         raise ValueError(
             f"{self._describe()} needs inputs of {need}: its {n_down} down-sampling(s) shrink "
             f"the spatial size {tuple(spatial)} to {tuple(deepest)}, and instance normalization "
@@ -134,9 +142,11 @@ class _NetNd(nn.Module):
     def _validate(self, x: Tensor) -> None:
         raise NotImplementedError
 
-    def _should_validate(self) -> bool:
-        # Scripting skips Python-only checks; tracing records them as constants otherwise.
-        return not torch.jit.is_scripting() and not torch.jit.is_tracing()
+    def _check_input(self, x: Tensor) -> None:
+        # Called outside TorchScript only (the checks are plain Python); a traced graph
+        # would record them as constants, so tracing skips them too.
+        if not torch.jit.is_tracing():
+            self._validate(x)
 
 
 class _AENd(_NetNd):
@@ -199,14 +209,27 @@ class _AENd(_NetNd):
             extra = skip_planes[level] if skips else 0
             self.conv_up_list.append(
                 _BlockResStkNd(
-                    c, c // 2, n, hidden_planes=c, stride=geo.stride, scaler="up",
-                    skip_planes=extra, **args,
+                    c,
+                    c // 2,
+                    n,
+                    hidden_planes=c,
+                    stride=geo.stride,
+                    scaler="up",
+                    skip_planes=extra,
+                    **args,
                 )  # fmt: skip
             )
             c //= 2
         self.conv_up_list.append(
-            _BlockResStkNd(c, c, layers[0], hidden_planes=c, stride=1,
-                           skip_planes=skip_planes[0] if skips else 0, **args)  # fmt: skip
+            _BlockResStkNd(
+                c,
+                c,
+                layers[0],
+                hidden_planes=c,
+                stride=1,
+                skip_planes=skip_planes[0] if skips else 0,
+                **args,
+            )  # fmt: skip
         )
         self.conv_final = F.conv(
             order, c, out_planes, geo.end_kernel, padding=geo.end_padding, bias=True
@@ -229,8 +252,8 @@ class _AENd(_NetNd):
         self._check_depth(x, self._stride, len(self._layers) - 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self._should_validate():
-            self._validate(x)
+        if not torch.jit.is_scripting():
+            self._check_input(x)
         x = self.conv_first(x)
         sizes: list[list[int]] = []
         for layer in self.conv_down_list:
@@ -257,8 +280,8 @@ class _UNetNd(_AENd):
     _skips = True
 
     def forward(self, x: Tensor) -> Tensor:
-        if self._should_validate():
-            self._validate(x)
+        if not torch.jit.is_scripting():
+            self._check_input(x)
         x = self.conv_first(x)
         skips: list[Tensor] = []
         for layer in self.conv_down_list:
@@ -338,8 +361,8 @@ class _EncoderNetNd(_NetNd):
         self._check_depth(x, self._stride, len(self._layers))
 
     def forward(self, x: Tensor) -> Tensor:
-        if self._should_validate():
-            self._validate(x)
+        if not torch.jit.is_scripting():
+            self._check_input(x)
         for layer in self.netbody:
             x = layer(x)
         if self.fc is not None:
@@ -456,8 +479,8 @@ class _DecoderNetNd(_NetNd):
             )
 
     def forward(self, x: Tensor) -> Tensor:
-        if self._should_validate():
-            self._validate(x)
+        if not torch.jit.is_scripting():
+            self._check_input(x)
         if self.conv_in is not None:
             for _ in range(len(self.shapes[-1])):
                 x = x.unsqueeze(-1)

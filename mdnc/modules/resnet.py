@@ -172,8 +172,11 @@ def _named(fn, name: str, cls_doc: str, block: str, layers: Sequence[int]):  # n
     fn.__doc__ = (
         f"{cls_doc} preset: channel 64, block {block!r}, layers {list(layers)}.\n\n"
         f"Args:\n"
-        + ("    out_size: spatial size of the output, an int or one per axis.\n"
-           if cls_doc.startswith("Decoder") else "")
+        + (
+            "    out_size: spatial size of the output, an int or one per axis.\n"
+            if cls_doc.startswith("Decoder")
+            else ""
+        )
         + "    order: 1, 2 or 3 (the number of spatial axes).\n"
         "    **kwargs: passed on to the network class of that order (``kernel_size``,\n"
         "        ``in_planes``, ``out_planes``, ``out_length``, ``in_length``, ...).\n"
