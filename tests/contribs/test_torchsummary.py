@@ -100,7 +100,9 @@ def test_long_names_are_shortened() -> None:
 
 
 def test_several_inputs_and_tensor_type_dtypes() -> None:
-    text, counts = summary_string(TwoInputs(), [(4,), (3,)], dtypes=[torch.FloatTensor, torch.float32])
+    text, counts = summary_string(
+        TwoInputs(), [(4,), (3,)], dtypes=[torch.FloatTensor, torch.float32]
+    )
     assert counts == (18, 18)
     assert "TwoInputs-3" in text
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables read best one case per line)
 """Ill cases: each bad argument or input raises a message naming it, its value, what is accepted."""
 
 from __future__ import annotations

@@ -122,7 +122,12 @@ def test_block_backward_for_every_combination(
 def test_block_unit_layouts() -> None:
     """The documented layer order of the branch units (its state_dict keys depend on it)."""
     new = resnet.BlockPlain1d(2, 4, stride=2, scaler="up")
-    assert [type(m).__name__ for m in new.conv2] == ["InstanceNorm1d", "PReLU", "Upsample", "Conv1d"]
+    assert [type(m).__name__ for m in new.conv2] == [
+        "InstanceNorm1d",
+        "PReLU",
+        "Upsample",
+        "Conv1d",
+    ]
     assert [type(m).__name__ for m in new.in_node] == ["Upsample", "Conv1d", "InstanceNorm1d"]
     old = resnet.BlockPlain1d(2, 4, stride=2, layer_order="old", activator="relu")
     assert [type(m).__name__ for m in old.conv2] == ["Conv1d", "InstanceNorm1d", "ReLU"]

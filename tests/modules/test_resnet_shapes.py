@@ -131,7 +131,9 @@ def test_preset_depths(name: str, nlayers: int, cls: type) -> None:
     assert type(net) is cls and net.nlayers == nlayers
 
 
-@pytest.mark.parametrize(("name", "nlayers"), [("decnet33", 33), ("decnet48", 48), ("decnet63", 63)])
+@pytest.mark.parametrize(
+    ("name", "nlayers"), [("decnet33", 33), ("decnet48", 48), ("decnet63", 63)]
+)
 def test_decoder_preset_depths(name: str, nlayers: int) -> None:
     net = getattr(resnet, name)((64, 64), order=2)
     assert type(net) is resnet.DecoderNet2d and net.nlayers == nlayers
