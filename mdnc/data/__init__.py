@@ -1,0 +1,57 @@
+"""Data layer of the mdnc workflow: recordings in, training windows out.
+
+* :mod:`mdnc.data.io`: read and write recordings (``.npy``, ``.npz``, ``.h5``/``.hdf5``,
+  ``.csv``, ``.wav``, ``.flac``) as float32 ``(channels, samples)`` arrays; atomic writes;
+  :class:`DataError` for every bad file, its message starting with the file name.
+* :mod:`mdnc.data.synthetic`: the built-in synthetic data set (sinusoids, chirps, steps,
+  spike trains, AR processes), deterministic given a seed.
+* :mod:`mdnc.data.noise`: gaussian noise at a given SNR and the SNR of an estimate.
+* :mod:`mdnc.data.windows`: the training-window ``Dataset`` and per-window standardisation.
+
+Importing this package loads numpy and torch only; h5py and soundfile are imported when a
+file of their format is read or written.
+
+Example:
+    >>> from mdnc.data import WindowDataset, make_synthetic
+    >>> ds = WindowDataset(make_synthetic(8, 2000, channels=2), window=512, snr_db=5.0)
+    >>> noisy, clean = ds[0]
+"""
+
+from .io import (
+    SUPPORTED_SUFFIXES,
+    DataError,
+    Recording,
+    check_channels,
+    check_finite,
+    find_recordings,
+    read_recording,
+    read_recordings,
+    write_recording,
+)
+from .noise import SNR_LIMIT_DB, add_gaussian_noise, noise_std, snr_db
+from .synthetic import FAMILIES, make_synthetic, synthetic_signal
+from .windows import WindowDataset, WindowStats, destandardize, standardize, window_starts
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "DataError",
+    "Recording",
+    "check_channels",
+    "check_finite",
+    "find_recordings",
+    "read_recording",
+    "read_recordings",
+    "write_recording",
+    "SNR_LIMIT_DB",
+    "add_gaussian_noise",
+    "noise_std",
+    "snr_db",
+    "FAMILIES",
+    "make_synthetic",
+    "synthetic_signal",
+    "WindowDataset",
+    "WindowStats",
+    "destandardize",
+    "standardize",
+    "window_starts",
+]
