@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m mdnc.examples.seed
+	$(PY) -m mdnc.examples.demo runs/demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,11 @@ def _seed() -> None:
 def strip_trailing(text: str) -> list[str]:
     """Lines of ``text`` without trailing whitespace (fixtures ignore it)."""
     return [line.rstrip() for line in text.rstrip("\n").splitlines()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under pytest-xdist every worker would start one thread per core: on a 2-core machine
+    # the oversubscribed threads spin against each other and runs get many times slower.
+    if hasattr(config, "workerinput"):
+        torch.set_num_threads(1)
+        os.environ["OMP_NUM_THREADS"] = "1"

@@ -1,0 +1,72 @@
+"""The ``mdnc`` command: ``train``, ``denoise`` (alias ``apply``), ``summary``, ``export``.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and
+``run(args) -> int``; this module only wires them together and turns expected failures
+(bad data, bad checkpoints, bad arguments) into one-line errors with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import denoise, export, summary, train
+
+__all__ = ["main", "build_parser"]
+
+_COMMANDS = (train, denoise, summary, export)
+
+_EPILOG = """\
+examples:
+  mdnc train --out runs/demo                  # built-in synthetic signals, a few minutes on a CPU
+  mdnc train data/*.npy --snr-db 5 --out runs/ecg
+  mdnc denoise --checkpoint runs/ecg noisy.wav --output clean.wav
+  mdnc summary --preset unet32 --order 1 --input-size 1 1024
+  mdnc export --checkpoint runs/ecg --out exported/
+
+Run `mdnc COMMAND --help` for the options of each command.
+"""
+
+
+class UsageError(ValueError):
+    """A command-line argument is invalid (reported as a one-line error, exit code 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mdnc`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mdnc",
+        description="Residual auto-encoders and U-Nets for 1-D signals: train, denoise, "
+        "summarize and export.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from mdnc import __version__
+
+    parser.add_argument("--version", action="version", version=f"mdnc {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from mdnc.checkpoint import CheckpointError
+    from mdnc.data import DataError
+
+    return (DataError, CheckpointError, UsageError, FileNotFoundError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mdnc`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except _expected_errors() as err:
+        print(f"mdnc {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mdnc {args.command}: interrupted", file=sys.stderr)
+        return 130

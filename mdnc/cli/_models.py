@@ -1,0 +1,125 @@
+"""Command-line arguments that describe a network, shared by ``summary`` and ``train``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from torch import nn
+
+from mdnc.modules import resnet
+
+__all__ = ["NETWORKS", "add_model_arguments", "model_kwargs", "model_from_arguments"]
+
+NETWORKS = tuple(
+    name for name in resnet.__all__ if name[0].isupper() and not name.startswith("Block")
+)
+
+
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, presets: bool, defaults: dict[str, Any] | None = None
+) -> None:
+    """Add ``--arch``, ``--channel``, ``--layers``, ``--block``, ``--kernel-size``, ...
+
+    Args:
+        parser: the parser of a subcommand.
+        presets: also offer ``--preset NAME --order N``.
+        defaults: default values (``arch``, ``channel``, ``layers``, ...); None leaves an
+            option unset so that the class default applies.
+    """
+    defaults = defaults or {}
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--arch",
+        choices=NETWORKS,
+        default=defaults.get("arch"),
+        metavar="CLASS",
+        help=f"network class of mdnc.modules.resnet: {', '.join(NETWORKS)}"
+        + (f" (default {defaults['arch']})" if "arch" in defaults else ""),
+    )
+    if presets:
+        group.add_argument("--preset", choices=sorted(resnet.PRESETS), help="a preset network")
+        group.add_argument(
+            "--order", type=int, default=2, help="preset order: 1, 2 or 3 (default 2)"
+        )
+    group.add_argument(
+        "--channel", type=int, default=defaults.get("channel"), help="width of the first stage"
+    )
+    group.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        default=defaults.get("layers"),
+        metavar="N",
+        help="blocks per stage, e.g. 2 2 2 2",
+    )
+    group.add_argument("--block", choices=("bottleneck", "plain"), default=defaults.get("block"))
+    group.add_argument("--kernel-size", type=int, nargs="+", default=defaults.get("kernel_size"))
+    group.add_argument("--in-planes", type=int, help="input channels")
+    group.add_argument("--out-planes", type=int, help="output channels")
+    group.add_argument("--out-size", type=int, nargs="+", help="decoders: output size")
+    group.add_argument(
+        "--out-length", type=int, help="encoders: output vector length (0: feature map)"
+    )
+    group.add_argument(
+        "--in-length", type=int, help="decoders: input vector length (0: feature map)"
+    )
+
+
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor keyword arguments given on the command line (unset ones left out)."""
+    kwargs: dict[str, Any] = {}
+    for name in (
+        "channel",
+        "layers",
+        "block",
+        "in_planes",
+        "out_planes",
+        "out_length",
+        "in_length",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            kwargs[name] = value
+    for name in ("kernel_size", "out_size"):
+        value = getattr(args, name, None)
+        if value is not None:
+            kwargs[name] = value[0] if len(value) == 1 else tuple(value)
+    return kwargs
+
+
+def model_from_arguments(args: argparse.Namespace) -> nn.Module:
+    """Build the network that ``--preset`` or ``--arch`` and the other options describe.
+
+    Raises:
+        UsageError: neither or both of ``--preset`` and ``--arch`` are given, or the
+            network rejects the arguments.
+    """
+    from . import UsageError
+
+    preset = getattr(args, "preset", None)
+    if (preset is None) == (args.arch is None):
+        raise UsageError("give exactly one of --preset NAME or --arch CLASS.")
+    kwargs = model_kwargs(args)
+    try:
+        if preset is not None:
+            for fixed in ("channel", "layers", "block"):
+                if kwargs.pop(fixed, None) is not None:
+                    raise UsageError(f"--{fixed} cannot be changed for a preset ({preset}).")
+            out_size = kwargs.pop("out_size", None)
+            if preset.startswith("decnet"):
+                if out_size is None:
+                    raise UsageError(f"{preset} needs --out-size.")
+                return resnet.PRESETS[preset](out_size, order=args.order, **kwargs)
+            return resnet.PRESETS[preset](order=args.order, **kwargs)
+        cls = getattr(resnet, args.arch)
+        for name in ("channel", "layers"):
+            if name not in kwargs:
+                raise UsageError(f"--arch {args.arch} needs --{name}.")
+        if args.arch.startswith("Decoder") and "out_size" not in kwargs:
+            raise UsageError(f"--arch {args.arch} needs --out-size.")
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, UsageError):
+            raise
+        raise UsageError(str(err)) from err

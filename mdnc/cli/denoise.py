@@ -1,0 +1,97 @@
+"""``mdnc denoise`` (alias ``apply``): run a trained model over recordings of any length."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "denoise recordings of any length with a trained run (overlap-add over windows)"
+EXAMPLES = """\
+examples:
+  mdnc denoise --checkpoint runs/ecg noisy.npy --output clean.npy
+  mdnc denoise --checkpoint runs/ecg recordings/ --output denoised/   # a folder in, a folder out
+  mdnc apply --checkpoint runs/audio a.wav b.flac --output out/ --window 4096 --overlap 0.75
+
+Outputs keep the input file names and formats (an output file named *.npy is written as
+.npy). Windows are blended by weighted overlap-add; memory is bounded by the window and
+batch size, not by the length of the recording. Nothing is written when an input is bad.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "denoise",
+        aliases=["apply"],
+        help=HELP,
+        description=HELP,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders")
+    parser.add_argument("--checkpoint", required=True, metavar="RUN_DIR", help="a trained run")
+    parser.add_argument(
+        "--output", required=True, metavar="OUT", help="a file (one input file) or a folder"
+    )
+    parser.add_argument("--key", help="array/dataset name inside .npz/.h5 inputs")
+    parser.add_argument(
+        "--window", type=int, help="samples per window (default: the training window)"
+    )
+    parser.add_argument("--overlap", type=float, default=0.5, help="window overlap in [0, 1) (0.5)")
+    parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (16)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run, command="denoise")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mdnc.checkpoint import load_checkpoint
+    from mdnc.data import (
+        DataError,
+        check_channels,
+        find_recordings,
+        read_recording,
+        write_recording,
+    )
+    from mdnc.inference import apply_overlap_add
+    from mdnc.training import resolve_device
+
+    from . import UsageError
+
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    model, config = load_checkpoint(args.checkpoint, map_location=device)
+    extra = config.get("extra", {})
+    window = args.window or int(extra.get("window", 1024))
+    paths = find_recordings(args.inputs)
+    if not paths:
+        raise DataError(f"no recordings found in {' '.join(args.inputs)}")
+    output = Path(args.output)
+    to_folder = len(paths) > 1 or any(Path(p).is_dir() for p in args.inputs) or output.is_dir()
+    if not to_folder and output.suffix == "":
+        to_folder = True
+    # Read and check every input before writing anything: a bad file leaves no output.
+    recordings = [read_recording(p, key=args.key) for p in paths]
+    check_channels(recordings, expected=model.in_planes, source=f"the model in {args.checkpoint}")
+    targets = [output / r.path.name if to_folder else output for r in recordings]
+    if len(set(targets)) != len(targets):
+        raise DataError(f"several inputs share a file name; outputs in {output} would collide")
+    for recording, target in zip(recordings, targets, strict=True):
+        try:
+            denoised = apply_overlap_add(
+                model,
+                recording.data,
+                window=window,
+                overlap=args.overlap,
+                batch_size=args.batch_size,
+                standardize=bool(extra.get("standardize", False)),
+                progress=not args.quiet,
+            )
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"{recording.path}: {err}") from err
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_recording(target, denoised, like=recording)
+        if not args.quiet:
+            print(f"{recording.path} -> {target}")
+    return 0

@@ -1,0 +1,52 @@
+"""``mdnc summary``: the summary table of a model, in the documented format."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._models import add_model_arguments, model_from_arguments
+
+HELP = "print the summary table of a model (preset, arguments or checkpoint)"
+EXAMPLES = """\
+examples:
+  mdnc summary --preset unet32 --order 1 --input-size 1 1024
+  mdnc summary --arch AE1d --channel 64 --layers 2 2 2 2 3 --in-planes 3 --input-size 3 128
+  mdnc summary --checkpoint runs/demo --input-size 1 2048
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "summary",
+        help=HELP,
+        description=HELP,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_model_arguments(parser, presets=True)
+    parser.add_argument(
+        "--checkpoint", metavar="RUN_DIR", help="summarize the model of a trained run instead"
+    )
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        nargs="+",
+        required=True,
+        metavar="N",
+        help="input shape without the batch axis, e.g. 1 1024 (channels, length)",
+    )
+    parser.add_argument("--batch-size", type=int, default=-1, help="batch size shown (default -1)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mdnc.contribs.torchsummary import summary
+
+    if args.checkpoint:
+        from mdnc.checkpoint import load
+
+        model = load(args.checkpoint)
+    else:
+        model = model_from_arguments(args)
+    summary(model, tuple(args.input_size), batch_size=args.batch_size, device="cpu")
+    return 0

@@ -1,0 +1,437 @@
+"""Inference over recordings of any length: overlapping windows blended by overlap-add.
+
+:func:`apply_overlap_add` cuts a ``(channels, samples)`` recording into windows of a fixed
+length every ``hop`` samples, runs the model on batches of them and blends the outputs with
+a triangular weight, normalised by the summed weights (the approach of demucs ``apply.py``
+and of MONAI's sliding-window inference). Memory is bounded by the window and the batch
+size, not by the length of the recording: windows are cut batch by batch and each output
+sample is written once, when no later window can still reach it.
+
+:func:`standardize_windows` and :func:`destandardize_windows` are the per-window
+standardisation used with ``standardize=True``; they follow the same rules as
+``mdnc.data.windows.standardize`` (statistics in float64, a scale of 1 for constant
+windows), so that a model sees the same kind of input at inference as in training.
+
+Example:
+    >>> import numpy as np
+    >>> import mdnc
+    >>> from mdnc.inference import apply_overlap_add
+    >>> net = mdnc.modules.resnet.AE1d(4, [1, 1])
+    >>> y = apply_overlap_add(net, np.zeros((1, 1000), np.float32), window=256)
+    >>> y.shape, y.dtype
+    ((1, 1000), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "PADDING_MODES",
+    "apply_overlap_add",
+    "blend_weight",
+    "destandardize_windows",
+    "standardize_windows",
+]
+
+PADDING_MODES = ("reflect", "zeros")
+# Samples per chunk when scanning the input for NaN/Inf: bounds that scan's memory.
+_FINITE_CHUNK = 1 << 20
+
+
+def standardize_windows(x: Tensor, eps: float = 1e-8) -> tuple[Tensor, Tensor, Tensor]:
+    """Map each channel of each window to zero mean and unit standard deviation.
+
+    Statistics are taken along the last axis, in float64 (float32 on MPS), with the
+    population standard deviation; a channel whose standard deviation is at most ``eps``
+    (a constant window) is only centred, not scaled, so the result is always finite. These
+    are the rules of ``mdnc.data.windows.standardize``.
+
+    Args:
+        x: windows of shape ``(..., channels, samples)``, e.g. a batch ``(B, C, W)``.
+        eps: standard deviations at most this are replaced by 1.
+
+    Returns:
+        ``(z, mean, scale)``: ``z`` in ``x``'s floating dtype (float32 for integer input),
+        and the statistics of shape ``(..., channels, 1)`` (at least float32) to undo it
+        with :func:`destandardize_windows`.
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 2.0, 3.0]]])
+        >>> z, mean, scale = standardize_windows(x)
+        >>> torch.allclose(destandardize_windows(z, mean, scale), x)
+        True
+    """
+    work = x.float() if x.device.type == "mps" else x.double()
+    mean = work.mean(dim=-1, keepdim=True)
+    std = work.std(dim=-1, keepdim=True, correction=0)
+    scale = torch.where(std > eps, std, torch.ones_like(std))
+    out_dtype = x.dtype if x.is_floating_point() else torch.float32
+    stats_dtype = torch.promote_types(out_dtype, torch.float32)
+    z = ((work - mean) / scale).to(out_dtype)
+    return z, mean.to(stats_dtype), scale.to(stats_dtype)
+
+
+def destandardize_windows(y: Tensor, mean: Tensor, scale: Tensor) -> Tensor:
+    """Undo :func:`standardize_windows`: ``y * scale + mean``, in ``y``'s dtype.
+
+    Args:
+        y: windows of shape ``(..., channels, samples)``, e.g. a model's output.
+        mean: the means returned by :func:`standardize_windows`, ``(..., channels, 1)``.
+        scale: the scales returned with them.
+
+    Returns:
+        The windows in the original units.
+
+    Raises:
+        ValueError: ``y`` has a channel count that the statistics cannot broadcast to
+            (neither the same count nor one channel of statistics).
+    """
+    c_stats, c_out = mean.shape[-2], y.shape[-2]
+    if c_stats not in (c_out, 1):
+        raise ValueError(
+            f"cannot map {c_out} output channel(s) back with the statistics of {c_stats} "
+            f"input channels: standardize needs as many output channels as input channels "
+            f"(or a single input channel)."
+        )
+    return (y * scale.to(y.device) + mean.to(y.device)).to(y.dtype)
+
+
+def blend_weight(window: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The triangular overlap-add weight of a window: ``1, 2, ..., 2, 1`` (never zero).
+
+    It is the weight of demucs ``apply.py``: ``min(i + 1, window - i)``. Strictly positive
+    end points mean that the first and last samples of a recording, each covered by one
+    window only, still get a defined output.
+
+    Args:
+        window: samples per window.
+        dtype: the dtype of the result.
+
+    Returns:
+        A tensor of shape ``(window,)``.
+    """
+    i = torch.arange(window, dtype=torch.float64)
+    return torch.minimum(i + 1, window - i).to(dtype)
+
+
+def _describe_shape(shape: Any) -> str:
+    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+
+
+def _check_int(name: str, value: Any, minimum: int, why: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}{why}, got {value!r} "
+                        f"({type(value).__name__}).")  # fmt: skip
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}{why}, got {value!r}.")
+    return int(value)
+
+
+def _check_overlap(overlap: Any) -> float:
+    if isinstance(overlap, bool) or not isinstance(overlap, numbers.Real):
+        raise TypeError(
+            f"overlap must be a number in [0, 1), got {overlap!r} ({type(overlap).__name__})."
+        )
+    if not 0.0 <= float(overlap) < 1.0:  # also rejects NaN
+        raise ValueError(f"overlap must be a number in [0, 1), got {overlap!r}.")
+    return float(overlap)
+
+
+def _as_tensor(signal: Any) -> tuple[Tensor, bool]:
+    """The signal as a ``(C, L)`` tensor without copying when possible, and if it was numpy."""
+    if isinstance(signal, np.ndarray):
+        if signal.dtype.kind not in "fiu":
+            raise TypeError(
+                f"signal must hold real numbers (float or int), got dtype {signal.dtype}."
+            )
+        try:
+            with warnings.catch_warnings():
+                # Read-only arrays (np.load with mmap_mode="r"): the signal is never written.
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writ")
+                x = torch.from_numpy(signal)
+        except (TypeError, ValueError):  # negative strides, byte order, unsupported dtype
+            x = torch.from_numpy(np.ascontiguousarray(signal, dtype=np.float32))
+        is_numpy = True
+    elif isinstance(signal, Tensor):
+        if signal.is_complex() or signal.dtype == torch.bool:
+            raise TypeError(
+                f"signal must hold real numbers (float or int), got dtype {signal.dtype}."
+            )
+        x, is_numpy = signal.detach(), False
+    else:
+        raise TypeError(
+            f"signal must be a numpy.ndarray or a torch.Tensor of shape (channels, samples) "
+            f"or (samples,), got {type(signal).__name__}."
+        )
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    elif x.dim() != 2:
+        raise ValueError(
+            f"signal must have shape (channels, samples) or (samples,), got a {x.dim()}-D "
+            f"signal of shape {_describe_shape(x.shape)}; apply the function to one "
+            f"recording at a time."
+        )
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"signal is empty: shape {_describe_shape(x.shape)}.")
+    return x, is_numpy
+
+
+def _check_finite(x: Tensor) -> None:
+    """Raise on NaN/Inf, scanning in chunks so that the scan's memory stays bounded."""
+    if not x.is_floating_point():
+        return
+    step = max(1, _FINITE_CHUNK // x.shape[0])
+    for start in range(0, x.shape[1], step):
+        chunk = x[:, start : start + step]
+        finite = torch.isfinite(chunk)
+        if not bool(finite.all()):
+            bad = (~finite).nonzero()
+            channel, sample = int(bad[0, 0]), start + int(bad[0, 1])
+            raise ValueError(
+                f"signal contains NaN or Inf: {float(x[channel, sample])} at channel "
+                f"{channel}, sample {sample}; clean or interpolate the recording first."
+            )
+
+
+def _model_placement(model: Callable[[Tensor], Tensor]) -> tuple[torch.device | None, torch.dtype]:
+    """The device and floating dtype of a module's parameters (None/float32 when unknown)."""
+    if not isinstance(model, nn.Module):
+        return None, torch.float32
+    device, dtype = None, torch.float32
+    for t in (*model.parameters(), *model.buffers()):
+        device = device or t.device
+        if t.is_floating_point():
+            return t.device, t.dtype
+    return device, dtype
+
+
+def _tail_padding(x: Tensor, n: int, padding: str, dtype: torch.dtype) -> Tensor:
+    """The ``n`` samples appended after the signal, ``(C, n)`` of ``dtype``.
+
+    ``reflect`` mirrors about the last sample, repeated as often as needed, like
+    ``numpy.pad(mode="reflect")``: a signal of one sample is continued as a constant.
+    """
+    channels, length = x.shape
+    if n == 0 or padding == "zeros":
+        return torch.zeros(channels, n, dtype=dtype, device=x.device)
+    if length == 1:
+        return x[:, :1].to(dtype).expand(channels, n).clone()
+    period = 2 * (length - 1)
+    pos = torch.arange(length, length + n, device=x.device) % period
+    src = torch.where(pos < length, pos, period - pos)
+    return x[:, src].to(dtype)
+
+
+def apply_overlap_add(
+    model: Callable[[Tensor], Tensor],
+    signal: np.ndarray | Tensor,
+    window: int = 1024,
+    overlap: float = 0.5,
+    batch_size: int = 16,
+    device: str | torch.device | None = None,
+    standardize: bool = False,
+    progress: bool = False,
+    padding: str = "reflect",
+) -> np.ndarray | Tensor:
+    """Run a model over a recording of any length in overlapping windows.
+
+    Windows of ``window`` samples start every ``hop = max(1, int(window * (1 - overlap)))``
+    samples from the first sample on. After the last sample the recording is padded (by
+    ``padding``) so that the last window is full: a recording shorter than one window is
+    padded to one window. The model's outputs are multiplied by :func:`blend_weight`
+    (triangular, never zero), added, and divided by the summed weights, so a model that is
+    the identity gives back its input exactly (up to float rounding), for every length,
+    window and overlap. Only the first ``L`` output samples are kept.
+
+    Memory: windows are cut ``batch_size`` at a time and each output sample is written
+    once, so the memory beyond the input and the output is ``O(batch_size * C * window)``
+    whatever the length of the recording. The input is not copied (numpy arrays, memory
+    maps included, are read in place).
+
+    The model runs under ``torch.inference_mode()`` in evaluation mode; the training mode
+    of each submodule is restored afterwards, and so is the model's device when ``device``
+    moved it.
+
+    Args:
+        model: maps ``(B, C, window)`` to ``(B, C_out, window)``: an ``nn.Module`` (e.g.
+            ``mdnc.modules.resnet.AE1d``) or any callable on tensors.
+        signal: a numpy array or a tensor of shape ``(C, L)``, or ``(L,)`` for one
+            channel; float or integer samples (computed in float32, or in the model's
+            floating dtype).
+        window: samples per window; at least ``model.min_size[0]`` when the model has one.
+        overlap: fraction of a window shared with the next one, in ``[0, 1)``.
+        batch_size: windows per model call.
+        device: where the model runs; default: the device of the model's parameters
+            (CPU for a callable without parameters).
+        standardize: standardise each window per channel with :func:`standardize_windows`
+            before the model and map the output back with that window's statistics
+            (needs as many output channels as input channels, or one input channel).
+        progress: show a ``tqdm`` progress bar over the windows.
+        padding: how the tail is padded: ``"reflect"`` (mirror about the last sample,
+            repeated when the recording is shorter than the padding; a constant for a
+            one-sample recording) or ``"zeros"``.
+
+    Returns:
+        The output, ``(C_out, L)`` float32, of the input's type: a numpy array for a numpy
+        input, a tensor on the input's device for a tensor input. A ``(L,)`` input gives a
+        ``(L,)`` output when the model has one output channel.
+
+    Raises:
+        TypeError: an argument has the wrong type (e.g. ``window=256.0``, a list signal).
+        ValueError: an argument is out of range (``window`` below ``model.min_size``,
+            ``overlap`` outside ``[0, 1)``, ``batch_size < 1``), the signal is empty, not
+            1-D or 2-D, has a channel count the model does not take, or contains NaN/Inf,
+            or the model's output has the wrong shape.
+
+    Example:
+        >>> import numpy as np
+        >>> identity = lambda x: x
+        >>> x = np.random.default_rng(0).standard_normal((2, 1000)).astype(np.float32)
+        >>> y = apply_overlap_add(identity, x, window=128, overlap=0.75)
+        >>> bool(np.allclose(y, x, rtol=1e-6, atol=1e-6))
+        True
+    """
+    min_size = getattr(model, "min_size", None)
+    min_window = int(min_size[0]) if isinstance(min_size, tuple) and min_size else 1
+    why = f", the smallest length {type(model).__name__} accepts (model.min_size)"
+    window = _check_int("window", window, min_window, why if min_window > 1 else "")
+    overlap = _check_overlap(overlap)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize must be a bool, got {standardize!r}.")
+    x, is_numpy = _as_tensor(signal)
+    channels, length = x.shape
+    in_planes = getattr(model, "in_planes", None)
+    if isinstance(in_planes, int) and in_planes != channels:
+        raise ValueError(
+            f"signal has {channels} channel(s) (shape {_describe_shape(signal.shape)}), but "
+            f"the model expects in_planes={in_planes}."
+        )
+    _check_finite(x)
+
+    model_device, dtype = _model_placement(model)
+    try:
+        run_device = torch.device(device) if device is not None else (model_device or x.device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
+        ) from None
+    hop = max(1, int(window * (1 - overlap)))
+    n_windows = 1 + math.ceil(max(length - window, 0) / hop)
+    tail = _tail_padding(x, (n_windows - 1) * hop + window - length, padding, dtype)
+
+    modules = list(model.modules()) if isinstance(model, nn.Module) else []
+    training = [m.training for m in modules]
+    moved_from = model_device if device is not None and model_device != run_device else None
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_windows, unit="window", desc="overlap-add")
+    try:
+        if modules:
+            model.eval()
+        if moved_from is not None:
+            model.to(run_device)
+        with torch.no_grad():
+            out = _overlap_add(
+                model, x, tail, window, hop, n_windows, batch_size, run_device, dtype,
+                standardize, bar,
+            )  # fmt: skip
+    finally:
+        if moved_from is not None:
+            model.to(moved_from)
+        for m, mode in zip(modules, training, strict=True):
+            m.training = mode
+        if bar is not None:
+            bar.close()
+    if signal.ndim == 1 and out.shape[0] == 1:
+        out = out[0]
+    if is_numpy:
+        return out.numpy()
+    return out.to(signal.device)
+
+
+def _overlap_add(
+    model: Callable[[Tensor], Tensor],
+    x: Tensor,
+    tail: Tensor,
+    window: int,
+    hop: int,
+    n_windows: int,
+    batch_size: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    standardize: bool,
+    bar: Any,
+) -> Tensor:
+    """The loop of :func:`apply_overlap_add` on checked arguments; returns ``(C_out, L)``."""
+    length = x.shape[1]
+    weight = blend_weight(window, dtype=torch.float32).to(device)
+    out: Tensor | None = None
+    # Sums of the outputs (and of the weights) reaching beyond the last finished sample:
+    # the window - hop samples that the next batch's first windows still add to.
+    carry: Tensor | None = None
+    carry_w: Tensor | None = None
+    full_w: Tensor | None = None  # summed weights of a full batch, computed once
+    for first in range(0, n_windows, batch_size):
+        b = min(batch_size, n_windows - first)
+        start = first * hop
+        span = (b - 1) * hop + window
+        seg = x[:, start : start + span]
+        if seg.shape[1] < span:
+            seg = torch.cat([seg.to(tail.dtype), tail[:, : span - seg.shape[1]]], dim=1)
+        # (C, b, window) view of the segment, then one copy into a contiguous batch.
+        batch = seg.unfold(1, window, hop).transpose(0, 1)
+        batch = batch.to(device=device, dtype=dtype).contiguous()
+        if standardize:
+            batch, mean, scale = standardize_windows(batch)
+        with torch.inference_mode():
+            y = model(batch)
+        if not isinstance(y, Tensor) or y.dim() != 3 or y.shape[0] != b or y.shape[2] != window:
+            got = _describe_shape(y.shape) if isinstance(y, Tensor) else type(y).__name__
+            raise ValueError(
+                f"the model must map (batch, channels, window) = {_describe_shape(batch.shape)} "
+                f"to (batch, out_channels, window) = ({b}, C_out, {window}), got {got}."
+            )
+        if standardize:
+            y = destandardize_windows(y, mean, scale)
+        c_out = y.shape[1]
+        # Weighted overlap-add of the b windows in one call: fold sums overlapping columns.
+        cols = (y.float() * weight).permute(1, 2, 0).reshape(1, c_out * window, b)
+        acc = F.fold(cols, (1, span), (1, window), stride=(1, hop)).view(c_out, span)
+        if b == batch_size and full_w is not None:
+            acc_w = full_w.clone()
+        else:
+            w_cols = weight.view(1, window, 1).expand(1, window, b)
+            acc_w = F.fold(w_cols, (1, span), (1, window), stride=(1, hop)).view(span)
+            if b == batch_size:
+                full_w = acc_w.clone()
+        if carry is not None:
+            acc[:, : carry.shape[1]] += carry
+            acc_w[: carry_w.shape[0]] += carry_w
+        if out is None:
+            with torch.inference_mode(False):  # a normal tensor, usable with autograd
+                out = torch.empty(c_out, length, dtype=torch.float32)
+        elif c_out != out.shape[0]:
+            raise ValueError(f"the model gave {c_out} output channels after {out.shape[0]}.")
+        # Samples before the next batch's first window are final: normalise and store them.
+        done = min(b * hop, length - start) if first + b < n_windows else length - start
+        out[:, start : start + done] = (acc[:, :done] / acc_w[:done]).to("cpu")
+        carry, carry_w = acc[:, b * hop :], acc_w[b * hop :]
+        if bar is not None:
+            bar.update(b)
+    assert out is not None
+    return out
