@@ -7,10 +7,9 @@ and of MONAI's sliding-window inference). Memory is bounded by the window and th
 size, not by the length of the recording: windows are cut batch by batch and each output
 sample is written once, when no later window can still reach it.
 
-:func:`standardize_windows` and :func:`destandardize_windows` are the per-window
-standardisation used with ``standardize=True``; they follow the same rules as
-``mdnc.data.windows.standardize`` (statistics in float64, a scale of 1 for constant
-windows), so that a model sees the same kind of input at inference as in training.
+With ``standardize=True`` every window goes through :func:`mdnc.data.standardize` and the
+output back through :func:`mdnc.data.destandardize`, the functions that prepare training
+windows, so that a model sees the same kind of input at inference as in training.
 
 Example:
     >>> import numpy as np
@@ -35,12 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mdnc.data import windows as _windows
+
 __all__ = [
     "PADDING_MODES",
     "apply_overlap_add",
     "blend_weight",
-    "destandardize_windows",
-    "standardize_windows",
 ]
 
 PADDING_MODES = ("reflect", "zeros")
@@ -48,62 +47,14 @@ PADDING_MODES = ("reflect", "zeros")
 _FINITE_CHUNK = 1 << 20
 
 
-def standardize_windows(x: Tensor, eps: float = 1e-8) -> tuple[Tensor, Tensor, Tensor]:
-    """Map each channel of each window to zero mean and unit standard deviation.
-
-    Statistics are taken along the last axis, in float64 (float32 on MPS), with the
-    population standard deviation; a channel whose standard deviation is at most ``eps``
-    (a constant window) is only centred, not scaled, so the result is always finite. These
-    are the rules of ``mdnc.data.windows.standardize``.
-
-    Args:
-        x: windows of shape ``(..., channels, samples)``, e.g. a batch ``(B, C, W)``.
-        eps: standard deviations at most this are replaced by 1.
-
-    Returns:
-        ``(z, mean, scale)``: ``z`` in ``x``'s floating dtype (float32 for integer input),
-        and the statistics of shape ``(..., channels, 1)`` (at least float32) to undo it
-        with :func:`destandardize_windows`.
-
-    Example:
-        >>> x = torch.tensor([[[1.0, 2.0, 3.0]]])
-        >>> z, mean, scale = standardize_windows(x)
-        >>> torch.allclose(destandardize_windows(z, mean, scale), x)
-        True
-    """
-    work = x.float() if x.device.type == "mps" else x.double()
-    mean = work.mean(dim=-1, keepdim=True)
-    std = work.std(dim=-1, keepdim=True, correction=0)
-    scale = torch.where(std > eps, std, torch.ones_like(std))
-    out_dtype = x.dtype if x.is_floating_point() else torch.float32
-    stats_dtype = torch.promote_types(out_dtype, torch.float32)
-    z = ((work - mean) / scale).to(out_dtype)
-    return z, mean.to(stats_dtype), scale.to(stats_dtype)
-
-
-def destandardize_windows(y: Tensor, mean: Tensor, scale: Tensor) -> Tensor:
-    """Undo :func:`standardize_windows`: ``y * scale + mean``, in ``y``'s dtype.
-
-    Args:
-        y: windows of shape ``(..., channels, samples)``, e.g. a model's output.
-        mean: the means returned by :func:`standardize_windows`, ``(..., channels, 1)``.
-        scale: the scales returned with them.
-
-    Returns:
-        The windows in the original units.
-
-    Raises:
-        ValueError: ``y`` has a channel count that the statistics cannot broadcast to
-            (neither the same count nor one channel of statistics).
-    """
-    c_stats, c_out = mean.shape[-2], y.shape[-2]
+def _check_stat_channels(y: Tensor, stats: _windows.WindowStats) -> None:
+    c_stats, c_out = stats.mean.shape[-2], y.shape[-2]
     if c_stats not in (c_out, 1):
         raise ValueError(
             f"cannot map {c_out} output channel(s) back with the statistics of {c_stats} "
             f"input channels: standardize needs as many output channels as input channels "
             f"(or a single input channel)."
         )
-    return (y * scale.to(y.device) + mean.to(y.device)).to(y.dtype)
 
 
 def blend_weight(window: int, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -273,7 +224,7 @@ def apply_overlap_add(
         batch_size: windows per model call.
         device: where the model runs; default: the device of the model's parameters
             (CPU for a callable without parameters).
-        standardize: standardise each window per channel with :func:`standardize_windows`
+        standardize: standardise each window per channel with :func:`mdnc.data.standardize`
             before the model and map the output back with that window's statistics
             (needs as many output channels as input channels, or one input channel).
         progress: show a ``tqdm`` progress bar over the windows.
@@ -397,7 +348,7 @@ def _overlap_add(
         batch = seg.unfold(1, window, hop).transpose(0, 1)
         batch = batch.to(device=device, dtype=dtype).contiguous()
         if standardize:
-            batch, mean, scale = standardize_windows(batch)
+            batch, stats = _windows.standardize(batch)
         with torch.inference_mode():
             y = model(batch)
         if not isinstance(y, Tensor) or y.dim() != 3 or y.shape[0] != b or y.shape[2] != window:
@@ -407,7 +358,8 @@ def _overlap_add(
                 f"to (batch, out_channels, window) = ({b}, C_out, {window}), got {got}."
             )
         if standardize:
-            y = destandardize_windows(y, mean, scale)
+            _check_stat_channels(y, stats)
+            y = _windows.destandardize(y, stats)
         c_out = y.shape[1]
         # Weighted overlap-add of the b windows in one call: fold sums overlapping columns.
         cols = (y.float() * weight).permute(1, 2, 0).reshape(1, c_out * window, b)

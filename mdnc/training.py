@@ -89,7 +89,7 @@ class TrainConfig:
     window: int = 512
     hop: int | None = None
     batch_size: int = 16
-    epochs: int = 30
+    epochs: int = 60
     lr: float = 2e-3
     snr_db: float | None = None
     val_fraction: float = 0.2
@@ -226,12 +226,26 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
+def _pyplot():  # noqa: ANN202 (matplotlib.pyplot, imported lazily: heavy)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    """Save a figure as PNG atomically (a killed run never leaves half a picture)."""
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    _pyplot().close(fig)
+    os.replace(tmp, path)
+
+
+def _plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
+    plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_snr) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
@@ -245,11 +259,7 @@ def _plot_losses(path: Path, history: list[dict[str, Any]]) -> None:
             ax_snr.plot(epochs, [h.get("snr_in_db") for h in history], "--", label="input")
         ax_snr.legend()
     ax_snr.set(xlabel="epoch", ylabel="dB", title="SNR on held-out recordings")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    _save_figure(fig, path)
 
 
 def _plot_examples(
@@ -260,11 +270,7 @@ def _plot_examples(
     window: int,
     count: int,
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     picks = [(i, s) for i in range(len(clean)) for s in (0, clean[i].shape[-1] // 2)][:count]
     fig, axes = plt.subplots(len(picks), 1, figsize=(10, 2.2 * len(picks)), squeeze=False)
     for ax, (i, start) in zip(axes[:, 0], picks, strict=True):
@@ -275,11 +281,7 @@ def _plot_examples(
         ax.plot(t, outputs[i][0, start:end], color="tab:red", lw=1.0, label="output")
         ax.set(title=f"held-out recording {i}, samples {start}-{end} (channel 0)")
     axes[0, 0].legend(loc="upper right", ncol=3)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    _save_figure(fig, path)
 
 
 def _validation_inputs(

@@ -10,12 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from mdnc.inference import (
-    apply_overlap_add,
-    blend_weight,
-    destandardize_windows,
-    standardize_windows,
-)
+from mdnc.inference import apply_overlap_add, blend_weight
 from mdnc.modules.resnet import AE1d, UNet1d
 
 
@@ -189,26 +184,6 @@ def test_standardize_maps_output_back() -> None:
     x[0, ::2] = 5.0  # mean 4, std 1 in every window
     y = apply_overlap_add(Spy(gain=2.0), x, window=16, standardize=True)
     np.testing.assert_allclose(y, 2 * (x - 4.0) + 4.0, rtol=1e-6)
-
-
-def test_standardize_helpers() -> None:
-    x = torch.randn(4, 3, 50, dtype=torch.float64) * 10 + 2
-    x[0, 1] = 5.0
-    z, mean, scale = standardize_windows(x)
-    assert z.dtype == x.dtype and mean.shape == scale.shape == (4, 3, 1)
-    assert scale[0, 1, 0] == 1.0 and torch.all(z[0, 1] == 0)
-    torch.testing.assert_close(destandardize_windows(z, mean, scale), x)
-    with pytest.raises(ValueError, match="cannot map 2 output channel"):
-        destandardize_windows(torch.zeros(4, 2, 50), mean, scale)
-
-
-def test_standardize_agrees_with_the_data_layer() -> None:
-    windows = pytest.importorskip("mdnc.data.windows")
-    x = torch.randn(2, 3, 40) * 3 + 1
-    z, mean, scale = standardize_windows(x)
-    z2, stats = windows.standardize(x)
-    torch.testing.assert_close(z, z2, rtol=0, atol=0)
-    torch.testing.assert_close(scale, stats.std, rtol=0, atol=0)
 
 
 def test_standardize_needs_matching_channels() -> None:

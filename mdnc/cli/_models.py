@@ -9,11 +9,31 @@ from torch import nn
 
 from mdnc.modules import resnet
 
-__all__ = ["NETWORKS", "add_model_arguments", "model_kwargs", "model_from_arguments"]
+__all__ = [
+    "NETWORKS",
+    "add_command",
+    "add_model_arguments",
+    "model_kwargs",
+    "model_from_arguments",
+]
 
 NETWORKS = tuple(
     name for name in resnet.__all__ if name[0].isupper() and not name.startswith("Block")
 )
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, help_text: str, examples: str, **kwargs: Any
+) -> argparse.ArgumentParser:
+    """A subcommand parser whose ``--help`` ends with ``examples`` (kept as written)."""
+    return subparsers.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
 
 
 def add_model_arguments(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._models import add_command
+
 HELP = "denoise recordings of any length with a trained run (overlap-add over windows)"
 EXAMPLES = """\
 examples:
@@ -19,14 +21,7 @@ batch size, not by the length of the recording. Nothing is written when an input
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "denoise",
-        aliases=["apply"],
-        help=HELP,
-        description=HELP,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "denoise", HELP, EXAMPLES, aliases=["apply"])
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders")
     parser.add_argument("--checkpoint", required=True, metavar="RUN_DIR", help="a trained run")
     parser.add_argument(

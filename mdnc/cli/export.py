@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._models import add_command
+
 HELP = "write TorchScript and ONNX (dynamic batch and length) files from a checkpoint"
 EXAMPLES = """\
 examples:
@@ -16,13 +18,7 @@ Both files are run once against PyTorch and only written when they match.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help=HELP,
-        description=HELP,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "export", HELP, EXAMPLES)
     parser.add_argument("--checkpoint", required=True, metavar="RUN_DIR", help="a trained run")
     parser.add_argument(
         "--out", required=True, metavar="DIR", help="folder for model.pt/model.onnx"

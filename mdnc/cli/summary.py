@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._models import add_model_arguments, model_from_arguments
+from ._models import add_command, add_model_arguments, model_from_arguments
 
 HELP = "print the summary table of a model (preset, arguments or checkpoint)"
 EXAMPLES = """\
@@ -16,13 +16,7 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "summary",
-        help=HELP,
-        description=HELP,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "summary", HELP, EXAMPLES)
     add_model_arguments(parser, presets=True)
     parser.add_argument(
         "--checkpoint", metavar="RUN_DIR", help="summarize the model of a trained run instead"

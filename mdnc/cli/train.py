@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ._models import add_command
+
 HELP = "train an auto-encoder (UNet1d by default) on recordings or built-in synthetic signals"
 EXAMPLES = """\
 examples:
@@ -29,13 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from mdnc.training import TrainConfig
 
     d = TrainConfig()
-    parser = subparsers.add_parser(
-        "train",
-        help=HELP,
-        description=HELP,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "train", HELP, EXAMPLES)
     parser.add_argument(
         "data",
         nargs="*",

@@ -149,7 +149,23 @@ class _NetNd(nn.Module):
             self._validate(x)
 
 
-class _AENd(_NetNd):
+class _FreeSizeNetNd(_NetNd):
+    """A network that takes any spatial size down-sampled ``_n_down`` times (AE, U-Net, encoder)."""
+
+    _n_down_offset = 0  # down-samplings beyond len(layers): -1 for AE/U-Net (no middle one)
+
+    @property
+    def min_size(self) -> tuple[int, ...]:
+        """Per axis, the smallest size that the network accepts when every axis has it."""
+        n_down = len(self._layers) + self._n_down_offset
+        return tuple(s**n_down + 1 if s > 1 else 1 for s in self._stride)
+
+    def _validate(self, x: Tensor) -> None:
+        self._check_tensor(x, self.in_planes, "in_planes")
+        self._check_depth(x, self._stride, len(self._layers) + self._n_down_offset)
+
+
+class _AENd(_FreeSizeNetNd):
     """N-d residual auto-encoder (no skip connections between the two routes).
 
     Args:
@@ -167,6 +183,7 @@ class _AENd(_NetNd):
     """
 
     _skips = False
+    _n_down_offset = -1
 
     def __init__(
         self,
@@ -241,16 +258,6 @@ class _AENd(_NetNd):
         d, layers = self._block_depth, self._layers
         return d * layers[-1] + sum(2 * d * n for n in layers[:-1]) + 2
 
-    @property
-    def min_size(self) -> tuple[int, ...]:
-        """Per axis, the smallest size that the network accepts when every axis has it."""
-        n_down = len(self._layers) - 1
-        return tuple(s**n_down + 1 if s > 1 else 1 for s in self._stride)
-
-    def _validate(self, x: Tensor) -> None:
-        self._check_tensor(x, self.in_planes, "in_planes")
-        self._check_depth(x, self._stride, len(self._layers) - 1)
-
     def forward(self, x: Tensor) -> Tensor:
         if not torch.jit.is_scripting():
             self._check_input(x)
@@ -301,7 +308,7 @@ def _check_length(name: str, value: Any) -> int | None:
     return check_positive_int(name, value)
 
 
-class _EncoderNetNd(_NetNd):
+class _EncoderNetNd(_FreeSizeNetNd):
     """N-d residual encoder: down-samples at every stage, then optionally to a vector.
 
     Args:
@@ -349,16 +356,6 @@ class _EncoderNetNd(_NetNd):
             netbody.append(F.adaptive_avg_pool(order, 1))
         self.netbody = nn.ModuleList(netbody)
         self.fc = nn.Linear(c, out_length) if out_length is not None else None
-
-    @property
-    def min_size(self) -> tuple[int, ...]:
-        """Per axis, the smallest size that the network accepts when every axis has it."""
-        n_down = len(self._layers)
-        return tuple(s**n_down + 1 if s > 1 else 1 for s in self._stride)
-
-    def _validate(self, x: Tensor) -> None:
-        self._check_tensor(x, self.in_planes, "in_planes")
-        self._check_depth(x, self._stride, len(self._layers))
 
     def forward(self, x: Tensor) -> Tensor:
         if not torch.jit.is_scripting():
