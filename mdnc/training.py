@@ -443,7 +443,8 @@ def train(
                 loader,
                 desc=f"epoch {epoch + 1}/{config.epochs}",
                 leave=False,
-                disable=not (progress and ddp.main),
+                # None: the bar only on a terminal (logs keep the per-epoch summary lines).
+                disable=None if (progress and ddp.main) else True,
                 unit="batch",
                 dynamic_ncols=True,
             )
