@@ -116,6 +116,8 @@ def shortcut(
 class _BlockNd(nn.Module):
     """Shared construction of the plain and bottleneck residual blocks."""
 
+    __constants__ = ["inplace_add"]
+
     order: ClassVar[int | None] = None
     depth: ClassVar[int] = 0
 
@@ -161,6 +163,11 @@ class _BlockNd(nn.Module):
         self.in_node = shortcut(
             order, in_planes, out_planes, strides, output_size, scaler, normalizer
         )
+        # The branch output may take the shortcut in place when its last layer is a
+        # convolution (autograd never needs a convolution's output); an activation last
+        # ('old' order, or no normalizer) keeps the out-of-place add.
+        last_unit = self.conv3 if hasattr(self, "conv3") else self.conv2
+        self.inplace_add = isinstance(last_unit[-1], (nn.Conv1d, nn.Conv2d, nn.Conv3d))
 
     def _build(self, order: int, *args: Any) -> None:
         raise NotImplementedError
@@ -203,9 +210,10 @@ class _BlockPlainNd(_BlockNd):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.conv2(self.conv1(x))
-        if self.in_node is not None:
-            return res + self.in_node(x)
-        return res + x
+        shortcut = x if self.in_node is None else self.in_node(x)
+        if self.inplace_add:
+            return res.add_(shortcut)
+        return res + shortcut
 
 
 class _BlockBottleneckNd(_BlockNd):
@@ -230,9 +238,10 @@ class _BlockBottleneckNd(_BlockNd):
 
     def forward(self, x: Tensor) -> Tensor:
         res = self.conv3(self.conv2(self.conv1(x)))
-        if self.in_node is not None:
-            return res + self.in_node(x)
-        return res + x
+        shortcut = x if self.in_node is None else self.in_node(x)
+        if self.inplace_add:
+            return res.add_(shortcut)
+        return res + shortcut
 
 
 BLOCK_DEPTH = {"bottleneck": _BlockBottleneckNd.depth, "plain": _BlockPlainNd.depth}
@@ -325,6 +334,7 @@ class _BlockResStkNd(nn.Module):
         )
         self.export_hidden = export_hidden
         self.with_skip = skip_planes > 0
+        self.checkpointing = False
 
     def forward(self, x: Tensor, skip: Tensor | None = None):  # noqa: ANN201 (tuple or tensor)
         if self.with_skip:
@@ -332,9 +342,23 @@ class _BlockResStkNd(nn.Module):
                 raise ValueError("this stack takes a skip tensor as its second input.")
             # The up-sampled input is never shorter than the skip: crop it to the skip's size.
             x = torch.cat([crop_to(x, skip.shape[2:]), skip], dim=1)
+        if not torch.jit.is_scripting():
+            if self.checkpointing and torch.is_grad_enabled():
+                return self._forward_checkpointed(x)
         for layer in self.conv_list:
             x = layer(x)
         out = self.conv_scale(x)
+        if self.export_hidden:
+            return out, x
+        return out
+
+    def _forward_checkpointed(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """The same forward, keeping only each block's input: the blocks run again in backward."""
+        from torch.utils.checkpoint import checkpoint
+
+        for layer in self.conv_list:
+            x = checkpoint(layer, x, use_reentrant=False)
+        out = checkpoint(self.conv_scale, x, use_reentrant=False)
         if self.export_hidden:
             return out, x
         return out

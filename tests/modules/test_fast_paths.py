@@ -1,0 +1,73 @@
+"""Fast paths give the outputs and gradients of the plain composition."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from benchmarks.plain_baseline import PlainAE1d
+from mdnc.modules import resnet
+
+
+def _grads(net: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    net.zero_grad()
+    y = net(x)
+    (y * torch.linspace(-1, 1, y.shape[-1])).sum().backward()
+    return y.detach(), [p.grad.clone() for p in net.parameters()]
+
+
+@pytest.mark.parametrize(("layers", "length"), [([2, 2, 2, 2], 301), ([1, 2, 3], 64)])
+def test_network_matches_the_plain_stock_composition(layers: list[int], length: int) -> None:
+    net = resnet.AE1d(8, layers, in_planes=2, out_planes=3)
+    plain = PlainAE1d(8, layers, in_planes=2, out_planes=3)
+    plain.load_state_dict(net.state_dict(), strict=True)
+    x = torch.randn(3, 2, length)
+    y, grads = _grads(net, x)
+    y_plain, grads_plain = _grads(plain, x)
+    torch.testing.assert_close(y, y_plain, rtol=1e-5, atol=1e-6)
+    for g, g_plain in zip(grads, grads_plain, strict=True):
+        torch.testing.assert_close(g, g_plain, rtol=1e-5, atol=1e-6)
+
+
+NETS = [
+    lambda: resnet.AE1d(4, [2, 1, 2], in_planes=2),
+    lambda: resnet.UNet1d(4, [2, 1, 2], in_planes=2),
+    lambda: resnet.UNet2d(2, [1, 2], kernel_size=(3, 1)),
+    lambda: resnet.EncoderNet1d(4, [2, 1], out_length=3),
+]
+SHAPES = [(2, 2, 45), (2, 2, 45), (2, 1, 9, 7), (2, 1, 33)]
+
+
+@pytest.mark.parametrize(("build", "shape"), list(zip(NETS, SHAPES, strict=True)))
+def test_checkpointing_gives_the_same_outputs_and_gradients(build, shape: tuple) -> None:
+    torch.manual_seed(0)
+    net = build()
+    saving = copy.deepcopy(net)
+    saving.checkpointing = True
+    assert saving.checkpointing and not net.checkpointing
+    x = torch.randn(*shape)
+    y, grads = _grads(net, x)
+    y_ck, grads_ck = _grads(saving, x)
+    torch.testing.assert_close(y, y_ck, rtol=0, atol=0)
+    for g, g_ck in zip(grads, grads_ck, strict=True):
+        torch.testing.assert_close(g, g_ck, rtol=0, atol=0)
+
+
+def test_checkpointing_as_constructor_argument_and_scripting() -> None:
+    net = resnet.DecoderNet1d(4, [1, 1], 20, in_length=3, checkpointing=True)
+    assert net.checkpointing
+    x = torch.randn(2, 3)
+    scripted = torch.jit.script(net)  # scripting runs the plain path
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), net(x))
+    with pytest.raises(TypeError, match="checkpointing must be a bool, got 1"):
+        net.checkpointing = 1
+
+
+def test_inplace_add_only_after_a_convolution() -> None:
+    assert resnet.BlockBottleneck1d(4, 4).inplace_add
+    assert not resnet.BlockPlain1d(4, 4, layer_order="old").inplace_add
+    assert not resnet.BlockPlain1d(4, 4, normalizer="null").inplace_add
+    assert resnet.BlockPlain1d(4, 4, normalizer="null", activator="null").inplace_add
