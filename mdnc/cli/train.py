@@ -96,7 +96,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--block", choices=("bottleneck", "plain"), default=d.block)
     model.add_argument("--kernel-size", type=int, default=d.kernel_size)
     fit = parser.add_argument_group("optimisation")
-    fit.add_argument("--epochs", type=int, default=d.epochs, help=f"({d.epochs})")
+    fit.add_argument(
+        "--epochs", type=int, help=f"({d.epochs}; with --resume: extend the schedule to this)"
+    )
     fit.add_argument(
         "--batch-size", type=int, default=d.batch_size, help=f"global batch ({d.batch_size})"
     )
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{out}: not a run folder of `mdnc train` (no training options saved)."
             )
         options = dict(saved["train"])
-        if args.epochs != TrainConfig().epochs:
+        if args.epochs is not None:
             options["epochs"] = args.epochs
         config, spec = TrainConfig(**options), saved["data"]
     else:
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 window=args.window,
                 hop=args.hop,
                 batch_size=args.batch_size,
-                epochs=args.epochs,
+                epochs=args.epochs or TrainConfig().epochs,
                 lr=args.lr,
                 snr_db=snr,
                 val_fraction=args.val_fraction,
