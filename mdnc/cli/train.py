@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 window=args.window,
                 hop=args.hop,
                 batch_size=args.batch_size,
-                epochs=args.epochs or TrainConfig().epochs,
+                epochs=TrainConfig().epochs if args.epochs is None else args.epochs,
                 lr=args.lr,
                 snr_db=snr,
                 val_fraction=args.val_fraction,
