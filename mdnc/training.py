@@ -48,7 +48,14 @@ from mdnc.checkpoint import save_checkpoint as _save_checkpoint
 from mdnc.data import WindowDataset, add_gaussian_noise, snr_db
 from mdnc.inference import apply_overlap_add
 
-__all__ = ["TrainConfig", "train", "resolve_device", "split_recordings", "evaluate_recordings"]
+__all__ = [
+    "TrainConfig",
+    "auto_epochs",
+    "train",
+    "resolve_device",
+    "split_recordings",
+    "evaluate_recordings",
+]
 
 METRICS_NAME = "metrics.json"
 
@@ -66,7 +73,9 @@ class TrainConfig:
         window: samples per training window.
         hop: samples between window starts; default ``window // 2``.
         batch_size: windows per optimizer step (the global batch under ``torchrun``).
-        epochs: passes over the training windows.
+        epochs: passes over the training windows; None (default) picks about 4000
+            optimizer steps, between 10 and 60 epochs (:func:`auto_epochs`), so that small
+            data sets get 60 epochs and large ones stay within minutes on a CPU.
         lr: peak learning rate of Adam (cosine decay to 5% over the run).
         snr_db: SNR of the gaussian noise added to clean windows; None with paired noisy
             recordings, or for a reconstruction auto-encoder.
@@ -89,7 +98,7 @@ class TrainConfig:
     window: int = 512
     hop: int | None = None
     batch_size: int = 16
-    epochs: int = 60
+    epochs: int | None = None
     lr: float = 2e-3
     snr_db: float | None = None
     val_fraction: float = 0.2
@@ -105,6 +114,8 @@ class TrainConfig:
             raise ValueError(f"arch must be 'UNet1d' or 'AE1d', got {self.arch!r}.")
         for name in ("window", "batch_size", "epochs", "channel"):
             value = getattr(self, name)
+            if name == "epochs" and value is None:
+                continue
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
         if self.hop is not None and (not isinstance(self.hop, int) or self.hop < 1):
@@ -126,6 +137,16 @@ class TrainConfig:
             in_planes=channels,
             out_planes=channels,
         )
+
+
+def auto_epochs(steps_per_epoch: int, target_steps: int = 4000) -> int:
+    """The default schedule: about ``target_steps`` optimizer steps, 10 to 60 epochs.
+
+    Example:
+        >>> auto_epochs(30), auto_epochs(390)
+        (60, 11)
+    """
+    return max(10, min(60, math.ceil(target_steps / max(steps_per_epoch, 1))))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -403,14 +424,6 @@ def train(
                 f"window ({config.window}) is shorter than this network's minimum input of "
                 f"{model.min_size[0]} samples."
             )
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=config.epochs, eta_min=config.lr * 0.05
-        )
-        history: list[dict[str, Any]] = []
-        start_epoch = 0
-        if resume:
-            history, start_epoch = _restore(out, recipe, model, optimizer, scheduler, device)
         net: nn.Module = model
         if ddp.world > 1:
             net = nn.parallel.DistributedDataParallel(
@@ -431,8 +444,19 @@ def train(
                 f"batch_size ({config.batch_size}) is larger than the {len(dataset)} training "
                 f"windows; use a smaller batch or shorter windows."
             )
+        if config.epochs is None:
+            config = dataclasses.replace(config, epochs=auto_epochs(len(loader)))
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=config.epochs, eta_min=config.lr * 0.05
+        )
+        history: list[dict[str, Any]] = []
+        start_epoch = 0
+        if resume:
+            history, start_epoch = _restore(out, recipe, model, optimizer, scheduler, device)
         autocast = config.amp and device.type == "cuda"
         metrics: dict[str, Any] = {}
+        last_plot = -float("inf")
         for epoch in range(start_epoch, config.epochs):
             began = time.perf_counter()
             dataset.set_epoch(epoch)
@@ -505,7 +529,14 @@ def train(
                         **(extra or {}),
                     },
                 )
-                metrics = _report(out, config, history, va_clean, val_inputs, outputs)
+                # Pictures cost about half a second: redraw them at most every 15 s, and last.
+                last = epoch + 1 == config.epochs
+                plots = last or time.perf_counter() - last_plot > 15.0
+                if plots:
+                    last_plot = time.perf_counter()
+                metrics = _report(
+                    out, config, history, va_clean, val_inputs, outputs if plots else [], plots
+                )
                 if progress:
                     tqdm.write(_summary_line(row, config.epochs))
             ddp.barrier()
@@ -561,6 +592,7 @@ def _report(
     clean: list[np.ndarray],
     inputs: list[np.ndarray],
     outputs: list[np.ndarray],
+    plots: bool = True,
 ) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     last = history[-1]
@@ -574,7 +606,8 @@ def _report(
         for k, v in metrics.items()
     }
     _write_json_atomic(out / METRICS_NAME, metrics)
-    _plot_losses(out / "loss.png", history)
+    if plots:
+        _plot_losses(out / "loss.png", history)
     if outputs:
         _plot_examples(out / "examples.png", clean, inputs, outputs, config.window, config.examples)
     return metrics

@@ -97,7 +97,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--kernel-size", type=int, default=d.kernel_size)
     fit = parser.add_argument_group("optimisation")
     fit.add_argument(
-        "--epochs", type=int, help=f"({d.epochs}; with --resume: extend the schedule to this)"
+        "--epochs",
+        type=int,
+        help="passes over the data (default: about 4000 steps, 10 to 60 epochs); with --resume: "
+        "extend the schedule to this",
     )
     fit.add_argument(
         "--batch-size", type=int, default=d.batch_size, help=f"global batch ({d.batch_size})"
