@@ -28,3 +28,24 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The documentation site (docs/, mkdocs.yml). `make docs` installs the docs extra into
+# .venv when it is missing and builds the site into build/site, offline, failing on any
+# warning. `make docs-update` regenerates the API pages and the shown example outputs.
+DOCS_STAMP := $(VENV)/.installed-docs
+
+.PHONY: docs docs-update docs-screenshots
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs-update: $(STAMP)
+	$(PY) docs/gen_reference.py
+	$(PY) docs/examples.py --update
+
+docs-screenshots: $(DOCS_STAMP)
+	$(PY) docs/screenshots.py

@@ -1,0 +1,1197 @@
+"""What the API pages say beyond the docstrings: prose, operators, and the examples.
+
+``gen_reference.py`` turns every :class:`Entry` into a page. Argument tables come from the
+docstrings; this file gives the rest. The examples are run by ``examples.py`` (and by
+``tests/docs``): keep them small (tiny networks, CPU, well under a second each) and
+deterministic (seed what is random and print nothing that depends on timing).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ICONS = {
+    "class": ":material-cube-outline:",
+    "exception": ":material-alert-octagon-outline:",
+    "function": ":material-function-variant:",
+    "constant": ":material-pi:",
+    "operator": ":material-plus-minus-variant:",
+    "method": ":material-function:",
+    "property": ":material-variable:",
+    "source": ":octicons-file-code-24:",
+}
+NN_MODULE = "[:material-graph-outline: nn.Module][torch-module]"
+
+MODULES = (
+    "mdnc",
+    "mdnc.modules.resnet",
+    "mdnc.contribs.torchsummary",
+    "mdnc.checkpoint",
+    "mdnc.data",
+    "mdnc.training",
+    "mdnc.inference",
+    "mdnc.export",
+)
+
+
+@dataclass
+class Entry:
+    """One public name and how its page is made."""
+
+    name: str
+    module: str  # the documented module: mdnc.data, not mdnc.data.io
+    obj: Any
+    kind: str  # class, exception, function, constant, method
+    page: str = ""  # relative to docs/
+    var: str = ""  # the name of the result in the signature block (net = ...)
+    base: str = ""
+    kind_label: str = ""
+    doc_from: Any = None  # the object whose docstring gives the Args (default obj)
+    intro_from: Any = None  # the object whose docstring gives the intro (default obj)
+    signature_of: Any = None  # the callable whose signature is shown (default obj)
+    skip: tuple[str, ...] = ()
+    types: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    fallback: dict[str, str] = field(default_factory=dict)  # args a docstring lacks
+    args_section: str = "args"
+    returns: str = ""
+    operators: list[dict] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    method_fallback: dict[str, dict[str, str]] = field(default_factory=dict)
+    method_results: dict[str, str] = field(default_factory=dict)
+    properties: list[str] = field(default_factory=list)
+    examples: list[tuple[str, str]] = field(default_factory=list)
+    extra: str = ""
+    summary: str = ""  # for names without a docstring (constants)
+    source: str = ""  # the file that defines it, relative to the repository
+
+
+def public_names() -> dict[str, list[str]]:
+    """The documented public names, module by module, from their ``__all__`` lists."""
+    names: dict[str, list[str]] = {"mdnc": ["load"]}
+    for module in MODULES[1:]:
+        names[module] = list(importlib.import_module(module).__all__)
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+# mdnc.modules.resnet
+# ---------------------------------------------------------------------------------------
+
+AXES = {1: "L", 2: "L1, L2", 3: "L1, L2, L3"}
+SIZES = {1: "`L` is the input data length", 2: "`L1, L2` are the input sizes",
+         3: "`L1, L2, L3` are the input sizes"}  # fmt: skip
+
+AE_CHART = """```mermaid
+flowchart TB
+    b1["Block 1<br>Stack of layers[0] blocks"]
+    b2["Block 2<br>Stack of layers[1] blocks"]
+    bi["Block ...<br>Stack of ... blocks"]
+    bn["Block n<br>Stack of layers[n-1] blocks"]
+    u1["Block 2n-1<br>Stack of layers[0] blocks"]
+    u2["Block 2n-2<br>Stack of layers[1] blocks"]
+    ui["Block ...<br>Stack of ... blocks"]
+    b1 -->|down<br>sampling| b2 -->|down<br>sampling| bi -->|down<br>sampling| bn
+    bn -->|up<br>sampling| ui -->|up<br>sampling| u2 -->|up<br>sampling| u1
+    linkStyle 0,1,2 stroke-width:4px, stroke:#800 ;
+    linkStyle 3,4,5 stroke-width:4px, stroke:#080 ;
+```"""
+
+UNET_CHART = AE_CHART.replace(
+    "    linkStyle 0,1,2",
+    "    b1 -.->|skip| u1\n    b2 -.->|skip| u2\n    bi -.->|skip| ui\n    linkStyle 0,1,2",
+)
+
+AE_TEXT = """\
+This module is a built-in model for {n}D residual {what}. {relation}
+
+The network down-samples and up-samples the input data according to the network depth.
+The depth is given by the length of the argument `layers`. The network structure is shown
+in the following chart:
+
+{chart}
+
+The argument `layers` is a sequence of `#!py int`. For each block *i*, it contains
+`#!py layers[i-1]` repeated residual blocks (see
+[`mdnc.modules.resnet.BlockPlain{n}d`](BlockPlain{n}d.md) and
+[`mdnc.modules.resnet.BlockBottleneck{n}d`](BlockBottleneck{n}d.md)). Each down-sampling or
+up-sampling is configured by `#!py stride=2` (along every axis whose kernel size is not 1).
+The channel number is doubled in the down-sampling route and reduced to 1/2 in the
+up-sampling route. The output has exactly the size of the input, for any input size of at
+least `net.min_size`; odd sizes included.
+"""
+
+AE_RELATION = (
+    "The network structure is almost the same as [`mdnc.modules.resnet.UNet{n}d`](UNet{n}d.md) "
+    "but all block-level skip connections are removed. Generally, using "
+    "[`mdnc.modules.resnet.UNet{n}d`](UNet{n}d.md) should be a better choice."
+)
+UNET_RELATION = (
+    "It is [`mdnc.modules.resnet.AE{n}d`](AE{n}d.md) with a skip connection at every level: "
+    "each up-sampling stage concatenates, after its own input, the input of the last block "
+    "of the matching down-sampling stage (dashed arrows below)."
+)
+
+ENCODER_TEXT = """\
+This module is a built-in model for a {n}D residual encoder: the first half of
+[`AE{n}d`](AE{n}d.md), one more down-sampling stage, then (with a positive `out_length`)
+a global average pooling and a linear layer that give a vector. With `#!py out_length=None`
+the network returns the feature map instead, so it can feed your own head.
+
+Stage *i* holds `#!py layers[i-1]` residual blocks and ends with a down-sampling by
+`#!py stride=2`; the channel number starts at `channel` and doubles at every stage after the
+first. The input size is free (at least `net.min_size`).
+"""
+
+DECODER_TEXT = """\
+This module is a built-in model for a {n}D residual decoder: from a vector of `in_length`
+numbers (or a feature map of `net.input_size`) up to data of the fixed size `out_size`.
+
+The sizes of the stages are computed from `out_size` by halving it (with ceiling)
+`#!py len(layers)` times; the smallest is the size the decoder starts from. Stage *i* holds
+`#!py layers[i-1]` residual blocks and ends with an up-sampling by 2, after which the data
+is centre-cropped to the next size, so any `out_size` is reached exactly. The channel
+number starts at `#!py channel * 2 ** (len(layers) - 1)` and halves at every stage.
+"""
+
+BLOCK_TEXT = """\
+The block is made of {units} branch units and a shortcut: the output is the branch's
+output plus the shortcut's. Each branch unit is a normalizer, an activator and a
+convolution (`#!py layer_order='new'`, pre-activation) or a convolution, a normalizer and
+an activator (`#!py 'old'`). The shortcut is the identity when the block keeps the channel
+number and the size; otherwise a 1-sized convolution (after an up-sampling for
+`#!py scaler='up'`) and a normalizer.
+
+With `#!py scaler='down'` the resampling unit is a convolution with stride `stride`; with
+`#!py scaler='up'` it is an up-sampling by `stride` (or to `output_size`) followed by a
+stride-1 convolution. Inside the networks of this module, stacks of these blocks make every
+stage (see [`AE{n}d`](AE{n}d.md)).
+"""
+
+
+def _net_operator(n: int, family: str) -> dict:
+    axes = AXES[n]
+    if family in ("ae", "unet"):
+        return {
+            "name": "__call__",
+            "call": "y = net(x)",
+            "text": f"The forward operator implemented by the `forward()` method. The input is "
+            f"a {n}D tensor, and the output is the final output of this network.",
+            "requires": [("x", "torch.Tensor",
+                          f"A {n}D tensor, the size should be `#!py (B, C, {axes})`, where `B` "
+                          f"is the batch size, `C` is the input channel number, and "
+                          f"{SIZES[n]}; each at least `net.min_size` along its axis.")],
+            "returns": [("y", f"A {n}D tensor, the size should be `#!py (B, C, {axes})`, where "
+                         f"`B` is the batch size, `C` is the output channel number, and "
+                         + ("`L` is the **input** data length." if n == 1 else
+                            f"`{axes}` are the **input** sizes."))],
+        }  # fmt: skip
+    if family == "encoder":
+        return {
+            "name": "__call__",
+            "call": "y = net(x)",
+            "text": f"The forward operator implemented by the `forward()` method. The input is "
+            f"a {n}D tensor; the output is a vector per sample, or the last feature map.",
+            "requires": [("x", "torch.Tensor",
+                          f"A {n}D tensor, the size should be `#!py (B, C, {axes})`, where `B` "
+                          f"is the batch size, `C` is the input channel number, and "
+                          f"{SIZES[n]}; each at least `net.min_size` along its axis.")],
+            "returns": [("y", "A tensor of size `#!py (B, out_length)`; with "
+                         "`#!py out_length=None` the feature map "
+                         f"`#!py (B, channel * 2 ** (len(layers) - 1), {axes.replace('L', 'M')})`"
+                         ", where each `M` is the input size divided by "
+                         "`#!py 2 ** len(layers)`, rounded up.")],
+        }  # fmt: skip
+    return {
+        "name": "__call__",
+        "call": "y = net(x)",
+        "text": "The forward operator implemented by the `forward()` method. The input is a "
+        "vector (or a feature map), and the output is data of size `out_size`.",
+        "requires": [("x", "torch.Tensor",
+                      "A tensor of size `#!py (B, in_length)`, or `#!py (B, *net.input_size)` "
+                      "when `#!py in_length=None` (a larger feature map is centre-cropped).")],
+        "returns": [("y", f"A {n}D tensor, the size should be `#!py (B, C, {axes})`, where `B` "
+                     "is the batch size, `C` is the output channel number `out_planes`, and "
+                     f"`{axes}` {'is' if n == 1 else 'are'} given by `out_size`.")],
+    }  # fmt: skip
+
+
+def _block_operator(n: int) -> dict:
+    axes = AXES[n]
+    return {
+        "name": "__call__",
+        "call": "y = layer(x)",
+        "text": "The forward operator implemented by the `forward()` method: the branch plus "
+        "the shortcut.",
+        "requires": [("x", "torch.Tensor",
+                      f"A {n}D tensor, the size should be `#!py (B, C, {axes})`, where `B` is "
+                      f"the batch size, `C` is the input channel number `in_planes`, and "
+                      f"{SIZES[n]}.")],
+        "returns": [("y", f"A {n}D tensor of size `#!py (B, C, {axes.replace('L', 'M')})`, where "
+                     "`C` is `out_planes`; each `M` is the input size divided by `stride` "
+                     "(rounded up) for `#!py scaler='down'`, multiplied by `stride` (or "
+                     "`output_size`) for `#!py scaler='up'`.")],
+    }  # fmt: skip
+
+
+SEED_EXAMPLE = """\
+import mdnc
+
+net = mdnc.modules.resnet.AE1d(64, [2, 2, 2, 2, 3], in_planes=3, out_planes=1)
+print('The number of convolutional layers along the depth is {0}.'.format(net.nlayers))
+mdnc.contribs.torchsummary.summary(net, (3, 128), device='cpu')
+"""
+
+
+def _net_examples(cls: str, n: int, family: str) -> list[tuple[str, str]]:
+    path = f"mdnc.modules.resnet.{cls}"
+    if family in ("ae", "unet"):
+        if n == 1:
+            first = (
+                [("Example", SEED_EXAMPLE)]
+                if cls == "AE1d"
+                else [("Summary", f"import mdnc\n\nnet = {path}(16, [2, 2, 2], in_planes=1, "
+                       f"out_planes=1)\nprint('The number of convolutional layers along the "
+                       f"depth is {{0}}.'.format(net.nlayers))\n"
+                       f"mdnc.contribs.torchsummary.summary(net, (1, 64), device='cpu')\n")]
+            )  # fmt: skip
+            return first + [(
+                "Any length, and a clear error below the minimum",
+                f"import torch\nimport mdnc\n\nnet = {path}(8, [1, 1, 1], in_planes=2, "
+                f"out_planes=2)\nprint('nlayers:', net.nlayers, 'min_size:', net.min_size)\n"
+                f"y = net(torch.randn(4, 2, 1001))\nprint('y:', tuple(y.shape))\ntry:\n"
+                f"    net(torch.randn(4, 2, 4))\nexcept ValueError as err:\n    print(err)\n",
+            )]  # fmt: skip
+        size = "30, 45" if n == 2 else "9, 16, 20"
+        kernel = "(3, 1)" if n == 2 else "(3, 3, 1)"
+        return [(
+            "Forward pass",
+            f"import torch\nimport mdnc\n\nnet = {path}(8, [1, 1, 1], in_planes=1, "
+            f"out_planes=3)\nprint('nlayers:', net.nlayers, 'min_size:', net.min_size)\n"
+            f"y = net(torch.randn(2, 1, {size}))\nprint('y:', tuple(y.shape))\n"
+            f"# A kernel size of 1 along an axis: no resampling along that axis.\n"
+            f"net = {path}(8, [1, 1, 1], kernel_size={kernel})\n"
+            f"print('min_size with kernel_size={kernel}:', net.min_size)\n",
+        )]  # fmt: skip
+    if family == "encoder":
+        size = {1: "100", 2: "40, 50", 3: "12, 16, 20"}[n]
+        return [(
+            "A vector or a feature map",
+            f"import torch\nimport mdnc\n\nnet = {path}(8, [1, 1, 1], in_planes=2, "
+            f"out_length=5)\nprint('nlayers:', net.nlayers, 'min_size:', net.min_size)\n"
+            f"x = torch.randn(4, 2, {size})\nprint('vector:', tuple(net(x).shape))\n"
+            f"net = {path}(8, [1, 1, 1], in_planes=2, out_length=None)\n"
+            f"print('feature map:', tuple(net(x).shape))\n",
+        )]  # fmt: skip
+    size = {1: "100", 2: "(40, 50)", 3: "(12, 16, 20)"}[n]
+    return [(
+        "From a vector or from a feature map",
+        f"import torch\nimport mdnc\n\nnet = {path}(8, [1, 1, 1], out_size={size}, "
+        f"in_length=5, out_planes=2)\nprint('nlayers:', net.nlayers, 'input_size:', "
+        f"net.input_size)\nprint('from a vector:', tuple(net(torch.randn(4, 5)).shape))\n"
+        f"net = {path}(8, [1, 1, 1], out_size={size}, in_length=None)\n"
+        f"print('input_size:', net.input_size)\n"
+        f"x = torch.randn(4, *net.input_size)\n"
+        f"print('from a feature map:', tuple(net(x).shape))\n",
+    )]  # fmt: skip
+
+
+def _block_examples(cls: str, n: int) -> list[tuple[str, str]]:
+    path = f"mdnc.modules.resnet.{cls}"
+    if n == 1:
+        return [
+            ("Summary of a down-sampling block",
+             f"import mdnc\n\nlayer = {path}(16, 32, kernel_size=3, stride=2)\n"
+             f"mdnc.contribs.torchsummary.summary(layer, (16, 128), device='cpu')\n"),
+            ("Down-sampling, up-sampling, and up-sampling to a size",
+             f"import torch\nimport mdnc\n\nx = torch.randn(4, 16, 51)\n"
+             f"down = {path}(16, 32, stride=2)\n"
+             f"up = {path}(32, 16, stride=2, scaler='up')\n"
+             f"fit = {path}(32, 16, scaler='up', output_size=51)\n"
+             f"h = down(x)\nprint(tuple(h.shape), tuple(up(h).shape), tuple(fit(h).shape))\n"),
+        ]  # fmt: skip
+    size = "20, 31" if n == 2 else "6, 8, 11"
+    return [(
+        "Down-sampling and up-sampling",
+        f"import torch\nimport mdnc\n\nx = torch.randn(2, 8, {size})\n"
+        f"down = {path}(8, 16, stride=2)\nup = {path}(16, 8, stride=2, scaler='up')\n"
+        f"h = down(x)\nprint(tuple(h.shape), tuple(up(h).shape))\n"
+        f"# Resampling along some axes only: a stride per axis.\n"
+        f"flat = {path}(8, 8, stride=({'2, 1' if n == 2 else '1, 2, 2'}))\n"
+        f"print(tuple(flat(x).shape))\n",
+    )]  # fmt: skip
+
+
+PRESETS = {
+    "ae": ("AE", ["ae16", "ae32", "ae44", "ae65", "ae83"]),
+    "unet": ("UNet", ["unet16", "unet32", "unet44", "unet65", "unet83"]),
+    "encoder": ("EncoderNet", ["encnet12", "encnet32", "encnet47", "encnet62"]),
+    "decoder": ("DecoderNet", ["decnet13", "decnet33", "decnet48", "decnet63"]),
+}
+
+
+def _preset_entry(name: str, family: str, obj: Any) -> Entry:
+    cls = PRESETS[family][0]
+    doc = inspect.getdoc(obj) or ""
+    match = re.search(r"block '(\w+)', layers (\[[^\]]*\])", doc)
+    block, layers = match.groups() if match else ("?", "?")
+    call = {"decoder": f"{name}(64, order=1, in_length=2)", "encoder":
+            f"{name}(order=1, out_length=2)"}.get(family, f"{name}(order=1)")  # fmt: skip
+    x = "torch.randn(2, 2)" if family == "decoder" else "torch.randn(2, 1, 64)"
+    extra = (
+        "The number in the name is the number of convolutional layers along the depth "
+        "(`net.nlayers`). The network class depends on `order`:\n\n"
+        "| `order` | network | block | layers |\n| :---: | :--- | :---: | :---: |\n"
+        + "".join(
+            f"| `#!py {o}` | [`{cls}{o}d`]({cls}{o}d.md) | `#!py '{block}'` | `#!py {layers}` |\n"
+            for o in (1, 2, 3)
+        )
+        + "\nEvery preset has `#!py channel=64`; `kernel_size`, `in_planes`, `out_planes`, "
+        + ("`in_length`" if family == "decoder" else
+           "`out_length`" if family == "encoder" else "...")
+        + " are passed on as keyword arguments."
+    )  # fmt: skip
+    return Entry(
+        name=name, module="mdnc.modules.resnet", obj=obj, kind="function", var="net",
+        kind_label="Function (preset)",
+        returns=f"The network: a `{cls}1d`, `{cls}2d` or `{cls}3d` (by `order`).",
+        types={"order": "int", "kwargs": "dict", "out_size": "int | (int,)"},
+        extra=extra,
+        examples=[(
+            "Example",
+            f"import torch\nimport mdnc\n\nnet = mdnc.modules.resnet.{call}\n"
+            f"print(type(net).__name__, 'nlayers:', net.nlayers)\n"
+            f"print('parameters:', sum(p.numel() for p in net.parameters()))\n"
+            f"print('y:', tuple(net({x}).shape))\n",
+        )],
+    )  # fmt: skip
+
+
+NET_PROPERTIES = ("nlayers", "min_size", "input_size", "checkpointing")
+
+
+def _properties(cls: type) -> list[str]:
+    """The documented properties that ``cls`` has, in a fixed order."""
+    found = []
+    for name in NET_PROPERTIES:
+        try:
+            attr = inspect.getattr_static(cls, name)
+        except AttributeError:
+            continue
+        if isinstance(attr, property):
+            found.append(name)
+    return found
+
+
+def resnet_entries() -> list[Entry]:
+    from mdnc.modules import _blocks, _nets, resnet
+
+    entries = []
+    for n in (1, 2, 3):
+        for stem, family in (("AE", "ae"), ("UNet", "unet")):
+            cls = f"{stem}{n}d"
+            relation = (AE_RELATION if family == "ae" else UNET_RELATION).format(n=n)
+            chart = AE_CHART if family == "ae" else UNET_CHART
+            what = "auto-encoder" if family == "ae" else "U-Net"
+            entries.append(Entry(
+                name=cls, module="mdnc.modules.resnet", obj=getattr(resnet, cls), kind="class",
+                var="net", base=NN_MODULE, doc_from=_nets._AENd, skip=("order",),
+                types={"layers": "(int,)"},
+                extra=AE_TEXT.format(n=n, what=what, relation=relation, chart=chart),
+                operators=[_net_operator(n, family)],
+                properties=_properties(getattr(resnet, cls)),
+                examples=_net_examples(cls, n, family),
+            ))  # fmt: skip
+        for stem, family, impl in (
+            ("EncoderNet", "encoder", _nets._EncoderNetNd),
+            ("DecoderNet", "decoder", _nets._DecoderNetNd),
+        ):
+            cls = f"{stem}{n}d"
+            text = ENCODER_TEXT if family == "encoder" else DECODER_TEXT
+            entries.append(Entry(
+                name=cls, module="mdnc.modules.resnet", obj=getattr(resnet, cls), kind="class",
+                var="net", base=NN_MODULE, doc_from=impl, skip=("order",),
+                types={"layers": "(int,)"}, extra=text.format(n=n),
+                operators=[_net_operator(n, family)],
+                properties=_properties(getattr(resnet, cls)),
+                examples=_net_examples(cls, n, family),
+            ))  # fmt: skip
+        for stem, units in (("BlockPlain", "two"), ("BlockBottleneck", "three")):
+            cls = f"{stem}{n}d"
+            entries.append(Entry(
+                name=cls, module="mdnc.modules.resnet", obj=getattr(resnet, cls), kind="class",
+                var="layer", base=NN_MODULE, doc_from=_blocks._BlockPlainNd, skip=("order",),
+                intro_from=getattr(resnet, cls),
+                extra=(
+                    (inspect.getdoc(getattr(_blocks, f"_{stem}Nd")) or "").split("\n\n")[0]
+                    .replace("N-d", f"{n}-D") + "\n\n" + BLOCK_TEXT.format(units=units, n=n)
+                ),
+                operators=[_block_operator(n)], examples=_block_examples(cls, n),
+            ))  # fmt: skip
+    for family, (_, names) in PRESETS.items():
+        entries.extend(_preset_entry(name, family, getattr(resnet, name)) for name in names)
+    return entries
+
+
+# ---------------------------------------------------------------------------------------
+# mdnc.contribs.torchsummary
+# ---------------------------------------------------------------------------------------
+
+
+def summary_entries() -> list[Entry]:
+    from mdnc.contribs import torchsummary as ts
+
+    module = "mdnc.contribs.torchsummary"
+    table_text = (
+        "The table has one row per module (`nn.Sequential` and `nn.ModuleList` aside) in the "
+        "order the modules finish their forward pass, named `ClassName-i`; a name longer than "
+        "20 characters is shown as its first 8 characters, `...` and its last 9. A module with "
+        "several outputs gets one line per output. Sizes assume 4 bytes a number. One forward "
+        "pass runs on random inputs (a batch of 2 when `#!py batch_size=-1`), without building "
+        "a gradient graph; buffers such as BatchNorm running statistics are restored afterwards."
+    )
+    return [
+        Entry(
+            name="summary", module=module, obj=ts.summary, kind="function",
+            var="total, trainable", doc_from=ts.summary_string, extra=table_text,
+            returns="The number of parameters, and of trainable parameters: "
+            "`#!py (total_params, trainable_params)`.",
+            examples=[
+                ("Example", "import mdnc\n\nnet = mdnc.modules.resnet.UNet1d(4, [1, 1], "
+                 "in_planes=1, out_planes=1)\n# No device given: the model's own (here the "
+                 "CPU).\ntotal, trainable = mdnc.contribs.torchsummary.summary(net, (1, 32))\n"
+                 "print(total, trainable)\n"),
+                ("Several inputs and outputs, a batch size shown",
+                 "from torch import nn\nimport mdnc\n\n\nclass Pair(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__()\n"
+                 "        self.a = nn.Conv1d(1, 4, 3, padding=1)\n"
+                 "        self.b = nn.Conv1d(2, 4, 3, padding=1, bias=False)\n\n"
+                 "    def forward(self, x, y):\n        return self.a(x), self.b(y)\n\n\n"
+                 "mdnc.contribs.torchsummary.summary(Pair(), [(1, 16), (2, 16)], batch_size=8)\n"),
+            ],
+        ),  # fmt: skip
+        Entry(
+            name="summary_string", module=module, obj=ts.summary_string, kind="function",
+            var="text, (total, trainable)", extra=table_text,
+            examples=[(
+                "Example",
+                "import mdnc\n\nnet = mdnc.modules.resnet.EncoderNet1d(4, [1, 1], "
+                "out_length=3)\ntext, (total, trainable) = "
+                "mdnc.contribs.torchsummary.summary_string(net, (1, 64))\n"
+                "lines = text.splitlines()\nprint(len(lines), 'lines; the last ones:')\n"
+                "print('\\n'.join(lines[-10:]))\n",
+            )],
+        ),  # fmt: skip
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The workflow API
+# ---------------------------------------------------------------------------------------
+
+SAVE_TINY = (
+    "from mdnc.checkpoint import build_model, model_config, save_checkpoint\n\n"
+    "net = build_model(model_config('UNet1d', channel=4, layers=[1, 1]))\n"
+)
+
+WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
+    "mdnc": {
+        "load": {
+            "var": "net",
+            "fallback": {
+                "path": "the checkpoint folder (a run folder of `mdnc train`), its "
+                "`config.json`, or a `.safetensors` file with a `config.json` beside it.",
+                "kwargs": "passed on to [`mdnc.checkpoint.load`](checkpoint/load.md): "
+                "`map_location`, the device to put the network on (default the CPU).",
+            },
+            "types": {"path": "str | os.PathLike", "kwargs": "dict"},
+            "returns": "The network with its trained weights, in evaluation mode.",
+            "extra": "It is [`mdnc.checkpoint.load`](checkpoint/load.md), reachable from the "
+            "package itself; `import mdnc` stays light (the checkpoint code and safetensors "
+            "are imported on the first call).",
+            "examples": [("Example", (
+                "import torch\nimport mdnc\n" + SAVE_TINY
+                + "save_checkpoint('runs/tiny', net, extra={'window': 256})\n\n"
+                "loaded = mdnc.load('runs/tiny')\n"
+                "print(type(loaded).__name__, 'training:', loaded.training)\n"
+                "x = torch.randn(1, 1, 256)\nprint(torch.equal(net.eval()(x), loaded(x)))\n"
+            ))],
+        },
+    },
+    "mdnc.checkpoint": {
+        "CONFIG_NAME": {
+            "summary": "The name of the file of a checkpoint that holds the network's recipe "
+            "(class and constructor arguments), the versions and the `extra` data.",
+            "examples": [("Example", (
+                "import json\nfrom pathlib import Path\n\n"
+                "from mdnc.checkpoint import CONFIG_NAME, build_model, model_config, "
+                "save_checkpoint\n\nnet = build_model(model_config('AE1d', channel=4, "
+                "layers=[1, 1]))\nsave_checkpoint('run', net, extra={'epoch': 3})\n"
+                "print(CONFIG_NAME)\nconfig = json.loads(Path('run', CONFIG_NAME).read_text())\n"
+                "print(sorted(config))\nprint(config['class'], config['kwargs'], config['extra'])\n"
+            ))],
+        },
+        "WEIGHTS_NAME": {
+            "summary": "The name of the file of a checkpoint that holds the weights "
+            "(the `state_dict`, in the safetensors format).",
+            "examples": [("Example", (
+                "from safetensors.torch import load_file\n\n"
+                "from mdnc.checkpoint import WEIGHTS_NAME, build_model, model_config, "
+                "save_checkpoint\n\nnet = build_model(model_config('AE1d', channel=4, "
+                "layers=[1, 1]))\nsave_checkpoint('run', net)\nprint(WEIGHTS_NAME)\n"
+                "state = load_file(f'run/{WEIGHTS_NAME}')\nprint(len(state), 'tensors, e.g.', "
+                "sorted(state)[0])\n"
+            ))],
+        },
+        "TRAINING_NAME": {
+            "summary": "The name of the file of a checkpoint that holds the training state "
+            "(optimizer, scheduler, ...), written only when one is saved.",
+            "examples": [("Example", (
+                "import os\n\nimport torch\n\nfrom mdnc.checkpoint import TRAINING_NAME, "
+                "build_model, model_config, save_checkpoint\n\nnet = build_model("
+                "model_config('AE1d', channel=4, layers=[1, 1]))\n"
+                "save_checkpoint('inference-only', net)\n"
+                "save_checkpoint('resumable', net, optimizer=torch.optim.Adam(net.parameters()))\n"
+                "print(TRAINING_NAME)\nprint(sorted(os.listdir('inference-only')))\n"
+                "print(sorted(os.listdir('resumable')))\n"
+            ))],
+        },
+        "FORMAT_VERSION": {
+            "summary": "The version of the checkpoint format that this mdnc writes, and the "
+            "newest it reads; a checkpoint of a newer format is refused with a message asking "
+            "to upgrade mdnc.",
+            "examples": [("Example", (
+                "import json\n\nfrom mdnc.checkpoint import FORMAT_VERSION, build_model, "
+                "model_config, save_checkpoint\n\nprint(FORMAT_VERSION)\n"
+                "save_checkpoint('run', build_model(model_config('AE1d', channel=4, "
+                "layers=[1, 1])))\nwith open('run/config.json') as f:\n"
+                "    print(json.load(f)['format_version'])\n"
+            ))],
+        },
+        "CheckpointError": {
+            "examples": [("Example", (
+                "from mdnc.checkpoint import CheckpointError, load\n\ntry:\n"
+                "    load('no-such-run')\nexcept CheckpointError as err:\n"
+                "    print(type(err).__name__, 'is a ValueError:', isinstance(err, ValueError))\n"
+                "    print(err)\n"
+            ))],
+        },
+        "build_model": {
+            "var": "net",
+            "examples": [("Example", (
+                "from mdnc.checkpoint import build_model, model_config\n\n"
+                "config = model_config('EncoderNet1d', channel=4, layers=[1, 1], out_length=3)\n"
+                "net = build_model(config)\nprint(type(net).__name__, net.nlayers)\n"
+                "print(net.mdnc_config)\n"
+            ))],
+        },
+        "load": {
+            "var": "net",
+            "examples": [("Example", (
+                "import torch\n\nfrom mdnc.checkpoint import build_model, load, model_config, "
+                "save_checkpoint\n\nnet = build_model(model_config('AE1d', channel=4, "
+                "layers=[1, 1]))\nsave_checkpoint('run', net)\nloaded = load('run')\n"
+                "x = torch.randn(2, 1, 100)\nprint(type(loaded).__name__, "
+                "torch.equal(net.eval()(x), loaded(x)))\n"
+            ))],
+        },
+        "load_checkpoint": {
+            "var": "model, config",
+            "examples": [("Example", (
+                "from mdnc.checkpoint import build_model, load_checkpoint, model_config, "
+                "save_checkpoint\n\nnet = build_model(model_config('UNet1d', channel=4, "
+                "layers=[1, 1]))\nsave_checkpoint('run', net, extra={'epoch': 3, 'window': 256})"
+                "\n\nmodel, config = load_checkpoint('run')\n"
+                "print(type(model).__name__, config['class'], config['kwargs'])\n"
+                "print(config['extra'])\n"
+            ))],
+        },
+        "load_training_state": {
+            "var": "state",
+            "examples": [("Resume an optimizer", (
+                "import torch\n\nfrom mdnc.checkpoint import build_model, load_checkpoint, "
+                "load_training_state, model_config, save_checkpoint\n\n"
+                "net = build_model(model_config('AE1d', channel=4, layers=[1, 1]))\n"
+                "optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)\n"
+                "net(torch.randn(2, 1, 64)).pow(2).mean().backward()\noptimizer.step()\n"
+                "save_checkpoint('run', net, optimizer=optimizer, extra={'epoch': 1},\n"
+                "                training_state={'step': 1})\n\n"
+                "model, _ = load_checkpoint('run')\n"
+                "resumed = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                "state = load_training_state('run')\n"
+                "resumed.load_state_dict(state['optimizer'])\n"
+                "print(sorted(state), state['training_state'], state['extra'])\n"
+                "print(resumed.state_dict()['state'][0]['step'])\n"
+            ))],
+        },
+        "model_config": {
+            "var": "config",
+            "examples": [("Example", (
+                "from mdnc.checkpoint import CheckpointError, model_config\n\n"
+                "print(model_config('UNet1d', channel=16, layers=(2, 2, 2, 2), kernel_size=3))\n"
+                "try:\n    model_config('UNet4d', channel=16, layers=[2, 2])\n"
+                "except CheckpointError as err:\n    print(err)\n"
+            ))],
+        },
+        "read_config": {
+            "var": "config",
+            "examples": [("Example", (
+                SAVE_TINY.replace("save_checkpoint", "read_config, save_checkpoint")
+                + "save_checkpoint('run', net, extra={'window': 256})\n\n"
+                "config = read_config('run')\nprint(config['class'], config['kwargs'])\n"
+                "print(config['extra'], config['weights'], config['training_state'])\n"
+            ))],
+        },
+        "save_checkpoint": {
+            "var": "folder",
+            "examples": [
+                ("Example", (
+                    "import os\n\nimport torch\n\n" + SAVE_TINY
+                    + "optimizer = torch.optim.Adam(net.parameters())\n"
+                    "folder = save_checkpoint('runs/a', net, optimizer=optimizer, "
+                    "extra={'epoch': 1})\nprint(folder, sorted(os.listdir(folder)))\n"
+                )),
+                ("A network built by hand needs its config", (
+                    "import mdnc\nfrom mdnc.checkpoint import model_config, save_checkpoint\n\n"
+                    "net = mdnc.modules.resnet.AE1d(4, [1, 1])\ntry:\n"
+                    "    save_checkpoint('runs/b', net)\nexcept ValueError as err:\n"
+                    "    print(err)\nsave_checkpoint('runs/b', net, config=model_config('AE1d', "
+                    "channel=4, layers=[1, 1]))\nprint(mdnc.load('runs/b').nlayers)\n"
+                )),
+            ],
+        },
+        "valid_classes": {
+            "var": "names",
+            "examples": [("Example", (
+                "from mdnc.checkpoint import valid_classes\n\nprint(valid_classes())\n"
+            ))],
+        },
+    },
+    "mdnc.data": {
+        "SUPPORTED_SUFFIXES": {
+            "summary": "The file suffixes that recordings can be read from and written to "
+            "(compared in lower case): NumPy `.npy`/`.npz`, HDF5 `.h5`/`.hdf5`, `.csv` "
+            "(columns = channels) and the audio formats `.wav`/`.flac`.",
+            "examples": [("Example", (
+                "from mdnc.data import SUPPORTED_SUFFIXES\n\nprint(SUPPORTED_SUFFIXES)\n"
+            ))],
+        },
+        "DataError": {
+            "examples": [("Example", (
+                "from mdnc.data import DataError, read_recording\n\n"
+                "for name in ['notes.txt', 'missing.npy']:\n    try:\n"
+                "        read_recording(name)\n    except DataError as err:\n"
+                "        print(err)\nprint(issubclass(DataError, ValueError))\n"
+            ))],
+        },
+        "Recording": {
+            "var": "rec",
+            "args_section": "attributes",
+            "properties": ["channels", "length"],
+            "methods": ["with_data"],
+            "method_fallback": {"with_data": {
+                "data": "the new samples, array-like of shape `(channels, samples)` or "
+                "`(samples,)`; converted to float32."}},
+            "method_results": {"with_data": "out"},
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import read_recording, write_recording\n\n"
+                "np.save('x.npy', np.arange(6, dtype=np.int16))\nrec = read_recording('x.npy')\n"
+                "print(rec.format, rec.dtype, rec.ndim, rec.channels, rec.length, rec.data.dtype)\n"
+                "out = rec.with_data(rec.data * 0.5)\n"
+                "write_recording('half.npy', out.data, like=out)\n"
+                "print(np.load('half.npy'))\n"
+            ))],
+        },
+        "check_channels": {
+            "var": "channels",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import DataError, check_channels, "
+                "read_recording\n\nnp.save('a.npy', np.zeros((2, 100)))\n"
+                "np.save('b.npy', np.zeros(100))\n"
+                "a, b = read_recording('a.npy'), read_recording('b.npy')\n"
+                "print(check_channels([a, a]))\nfor call in (lambda: check_channels([a, b]),\n"
+                "             lambda: check_channels([b], expected=2, source='the checkpoint')):\n"
+                "    try:\n        call()\n    except DataError as err:\n        print(err)\n"
+            ))],
+        },
+        "check_finite": {
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import DataError, check_finite\n\n"
+                "x = np.zeros((2, 100), np.float32)\n"
+                "check_finite(x, 'x.npy')  # fine: returns None\n"
+                "x[1, 17] = np.nan\nx[1, 40] = np.inf\ntry:\n    check_finite(x, 'x.npy')\n"
+                "except DataError as err:\n    print(err)\n"
+            ))],
+        },
+        "find_recordings": {
+            "var": "paths",
+            "examples": [("Example", (
+                "from pathlib import Path\n\nimport numpy as np\n\n"
+                "from mdnc.data import find_recordings\n\nPath('data/more').mkdir(parents=True)\n"
+                "for name in ['b.npy', 'a.csv', '.hidden.npy', 'notes.txt', 'more/c.wav.npy']:\n"
+                "    np.save('data/' + name, np.zeros(4)) if name.endswith('.npy') else "
+                "Path('data', name).write_text('1\\n2\\n')\n"
+                "print([p.as_posix() for p in find_recordings(['data'])])\n"
+                "print([p.as_posix() for p in find_recordings(['data'], recursive=True)])\n"
+            ))],
+        },
+        "read_recording": {
+            "var": "rec",
+            "examples": [("A .csv file with a header", (
+                "from pathlib import Path\n\nfrom mdnc.data import read_recording\n\n"
+                "Path('ecg.csv').write_text('lead1,lead2\\n0.1,0.2\\n0.3,0.4\\n0.5,0.6\\n')\n"
+                "rec = read_recording('ecg.csv')\n"
+                "print(rec.data.shape, rec.format, rec.header, rec.delimiter)\nprint(rec.data)\n"
+            ))],
+        },
+        "read_recordings": {
+            "var": "recordings",
+            "examples": [("Example", (
+                "from pathlib import Path\n\nimport numpy as np\n\n"
+                "from mdnc.data import read_recordings\n\nPath('data').mkdir()\n"
+                "np.save('data/a.npy', np.zeros((2, 300), np.float32))\n"
+                "np.savez('data/b.npz', ecg=np.ones((2, 500)))\n"
+                "for rec in read_recordings(['data']):\n"
+                "    print(rec.path.as_posix(), rec.format, rec.key, rec.data.shape)\n"
+            ))],
+        },
+        "write_recording": {
+            "var": "path",
+            "examples": [("Keep the format of the input", (
+                "import numpy as np\n\nfrom mdnc.data import read_recording, write_recording\n\n"
+                "t = np.arange(8000) / 8000\nwrite_recording('tone.wav', 0.5 * np.sin(2 * np.pi "
+                "* 440 * t), sample_rate=8000)\nrec = read_recording('tone.wav')\n"
+                "print(rec.format, rec.sample_rate, rec.subtype, rec.data.shape)\n"
+                "out = write_recording('quiet.wav', rec.data * 0.1, like=rec)\n"
+                "again = read_recording(out)\nprint(out, again.sample_rate, again.subtype)\n"
+            ))],
+        },
+        "SNR_LIMIT_DB": {
+            "summary": "The largest signal-to-noise ratio, in dB, that `snr_db` reports (and "
+            "its negative the smallest), so that a perfect estimate gives a finite number.",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import SNR_LIMIT_DB, snr_db\n\n"
+                "x = np.sin(np.arange(100.0))\nprint(SNR_LIMIT_DB, snr_db(x, x), "
+                "snr_db(np.zeros(4), np.ones(4)))\n"
+            ))],
+        },
+        "add_gaussian_noise": {
+            "var": "noisy",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import add_gaussian_noise, snr_db\n\n"
+                "clean = np.sin(np.linspace(0, 100, 10_000))[None]\n"
+                "for target in (0.0, 5.0, 20.0):\n"
+                "    noisy = add_gaussian_noise(clean, target, rng=0)\n"
+                "    print(target, round(snr_db(clean, noisy), 2), noisy.dtype, noisy.shape)\n"
+            ))],
+        },
+        "noise_std": {
+            "var": "std",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import noise_std\n\n"
+                "print(noise_std(1.0, 20.0))\nprint(noise_std(np.array([[1.0], [4.0]]), 0.0))\n"
+            ))],
+        },
+        "snr_db": {
+            "var": "snr",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import snr_db\n\n"
+                "clean = np.ones((2, 4))\nestimate = clean + np.array([[0.1], [0.01]])\n"
+                "print(round(snr_db(clean, estimate), 3))\n"
+                "print(snr_db(clean, estimate, axis=-1).round(3))\n"
+            ))],
+        },
+        "FAMILIES": {
+            "summary": "The names of the signal families of the built-in synthetic data set, "
+            "in the order the recordings of `make_synthetic` cycle through them.",
+            "examples": [("Example", (
+                "from mdnc.data import FAMILIES\n\nprint(FAMILIES)\n"
+            ))],
+        },
+        "make_synthetic": {
+            "var": "recordings",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import make_synthetic\n\n"
+                "data = make_synthetic(10, 2000, channels=2, seed=0)\n"
+                "print(len(data), data[0].shape, data[0].dtype)\n"
+                "print(np.round(data[3].mean(axis=1), 6) + 0, np.round(data[3].std(axis=1), 6))\n"
+                "print(all(np.array_equal(a, b) for a, b in zip(make_synthetic(5, 2000, "
+                "channels=2), data)))\n"
+            ))],
+        },
+        "synthetic_signal": {
+            "var": "x",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import FAMILIES, synthetic_signal\n\n"
+                "for family in FAMILIES:\n    x = synthetic_signal(family, 1000, channels=2, "
+                "rng=0)\n    print(f'{family:>6}', x.shape, np.round(x[:, :3], 3).tolist())\n"
+            ))],
+        },
+        "WindowDataset": {
+            "var": "dataset",
+            "operators": [
+                {"name": "__len__", "call": "n = len(dataset)",
+                 "text": "The number of items: on the regular grid the windows of every "
+                 "recording, recording after recording (the same with `random_offsets`).",
+                 "returns": [("n", "The number of windows, an `#!py int`.")]},
+                {"name": "__getitem__", "call": "x, y = dataset[index]",
+                 "text": "One `(input, target)` pair of float32 tensors of size "
+                 "`#!py (channels, window)`; with `#!py return_stats=True` also the input "
+                 "window's `mean` and `std`, of size `#!py (channels, 1)`.",
+                 "requires": [("index", "int", "An item index in `[0, len(dataset))`; "
+                               "negative counts from the end.")],
+                 "returns": [("x", "The input window (noisy, or the clean one)."),
+                             ("y", "The target window (clean).")]},
+            ],
+            "methods": ["set_epoch", "locate"],
+            "method_results": {"locate": "recording, start"},
+            "examples": [
+                ("Denoising windows", (
+                    "import numpy as np\n\nfrom mdnc.data import WindowDataset, make_synthetic\n\n"
+                    "data = make_synthetic(3, 1000, channels=2)\n"
+                    "ds = WindowDataset(data, window=256, hop=128, snr_db=5.0, seed=0)\n"
+                    "x, y = ds[0]\nprint(len(ds), tuple(x.shape), x.dtype, ds.locate(8))\n"
+                    "ds.set_epoch(1)  # at the start of every epoch: new noise\n"
+                    "print(bool((ds[0][0] != x).any()), bool((ds[0][1] == y).all()))\n"
+                )),
+                ("With a DataLoader", (
+                    "import torch\n\nfrom mdnc.data import WindowDataset, make_synthetic\n\n"
+                    "ds = WindowDataset(make_synthetic(4, 2000), window=512, snr_db=0.0,\n"
+                    "                   random_offsets=True, standardize=True, seed=1)\n"
+                    "loader = torch.utils.data.DataLoader(ds, batch_size=4, shuffle=True)\n"
+                    "for epoch in range(2):\n    ds.set_epoch(epoch)\n"
+                    "    for x, y in loader:\n        pass\n"
+                    "    print(epoch, tuple(x.shape), round(float(x.mean()), 4) + 0,\n"
+                    "          round(float(x.std(dim=-1, correction=0).mean()), 4))\n"
+                )),
+            ],
+        },
+        "WindowStats": {
+            "var": "stats",
+            "args_section": "attributes",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import WindowStats, standardize\n\n"
+                "x = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])\ny, stats = standardize(x)\n"
+                "print(isinstance(stats, WindowStats), stats.mean.ravel(), stats.std.ravel())\n"
+                "mean, std = stats  # a named tuple\n"
+            ))],
+        },
+        "standardize": {
+            "var": "y, stats",
+            "examples": [("Example", (
+                "import numpy as np\nimport torch\n\nfrom mdnc.data import destandardize, "
+                "standardize\n\nx = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)\n"
+                "y, stats = standardize(x)\nprint(y.round(4), y.dtype)\n"
+                "print(np.allclose(destandardize(y, stats), x))\n"
+                "batch = torch.arange(12.0).reshape(2, 2, 3)  # (B, C, L)\n"
+                "yb, sb = standardize(batch)\nprint(tuple(yb.shape), tuple(sb.mean.shape))\n"
+            ))],
+        },
+        "destandardize": {
+            "var": "x",
+            "examples": [("Map a model's output back", (
+                "import torch\n\nimport mdnc\nfrom mdnc.data import destandardize, standardize\n\n"
+                "net = mdnc.modules.resnet.AE1d(4, [1, 1]).eval()\n"
+                "x = 100 + 5 * torch.randn(2, 1, 64)\nz, stats = standardize(x)\n"
+                "with torch.no_grad():\n    out = destandardize(net(z), stats)\n"
+                "print(tuple(out.shape), out.dtype, round(float(z.mean()), 4) + 0)\n"
+            ))],
+        },
+        "window_starts": {
+            "var": "starts",
+            "examples": [("Example", (
+                "from mdnc.data import window_starts\n\n"
+                "print(window_starts(10, 4, 3).tolist())\n"
+                "print(window_starts(11, 4, 3).tolist())  # one more window for the tail\n"
+                "print(window_starts(3, 4, 3).tolist())   # shorter than a window\n"
+            ))],
+        },
+    },
+    "mdnc.training": {
+        "TrainConfig": {
+            "var": "config",
+            "args_section": "attributes",
+            "defaults": {"layers": "[2, 2, 2, 2]"},
+            "methods": ["model_config"],
+            "method_fallback": {"model_config": {
+                "channels": "the channel count of the recordings (the network's `in_planes` "
+                "and `out_planes`)."}},
+            "method_results": {"model_config": "recipe"},
+            "examples": [("Example", (
+                "import dataclasses\n\nfrom mdnc.training import TrainConfig\n\n"
+                "config = TrainConfig(snr_db=5.0, epochs=20)\n"
+                "print(dataclasses.asdict(config))\nprint(config.model_config(2))\n"
+                "try:\n    TrainConfig(arch='UNet2d')\nexcept ValueError as err:\n"
+                "    print(err)\n"
+            ))],
+        },
+        "train": {
+            "var": "metrics",
+            "examples": [("A tiny run", (
+                "import os\n\nfrom mdnc.data import make_synthetic\n"
+                "from mdnc.training import TrainConfig, train\n\n"
+                "config = TrainConfig(channel=4, layers=[1, 1], window=128, epochs=2, "
+                "snr_db=5.0)\nmetrics = train(config, make_synthetic(10, 1000), out='runs/py', "
+                "progress=False)\nprint(sorted(os.listdir('runs/py')))\n"
+                "print(len(metrics['epochs']), sorted(metrics['epochs'][-1]))\n"
+            ))],
+        },
+        "auto_epochs": {
+            "var": "epochs",
+            "fallback": {
+                "steps_per_epoch": "optimizer steps in one epoch (training windows divided by "
+                "the batch size).",
+                "target_steps": "the number of optimizer steps to aim at.",
+            },
+            "returns": "The number of epochs: `ceil(target_steps / steps_per_epoch)`, kept "
+            "between 10 and 60.",
+            "examples": [("Example", (
+                "from mdnc.training import auto_epochs\n\n"
+                "for steps in (10, 30, 100, 390, 1000):\n"
+                "    print(steps, 'steps an epoch ->', auto_epochs(steps), 'epochs')\n"
+            ))],
+        },
+        "resolve_device": {
+            "var": "device",
+            "fallback": {"name": "`'auto'` (CUDA when available, else the CPU), or a device "
+                         "name: `'cpu'`, `'cuda'`, `'cuda:1'`, ..."},
+            "returns": "The `torch.device`.",
+            "examples": [("Example", (
+                "from mdnc.training import resolve_device\n\nprint(resolve_device('cpu'))\n"
+                "try:\n    resolve_device('gpu0')\nexcept ValueError as err:\n    print(err)\n"
+            ))],
+        },
+        "split_recordings": {
+            "var": "train, held_out, train_indices, held_out_indices",
+            "fallback": {
+                "clean": "the recordings, `(channels, samples)` arrays.",
+                "val_fraction": "the fraction of the recordings held out, in `[0, 1)`; at "
+                "least one recording when there are several, none when 0.",
+                "seed": "the seed of the random split.",
+            },
+            "examples": [("Example", (
+                "from mdnc.data import make_synthetic\nfrom mdnc.training import "
+                "split_recordings\n\ndata = make_synthetic(10, 500)\n"
+                "train, held_out, tr, va = split_recordings(data, 0.2, seed=0)\n"
+                "print(len(train), len(held_out), tr, va)\n"
+                "one = split_recordings(make_synthetic(1, 1000), 0.2, seed=0)\n"
+                "print([x.shape for x in one[0]], [x.shape for x in one[1]])\n"
+            ))],
+        },
+        "evaluate_recordings": {
+            "var": "snr, outputs",
+            "fallback": {
+                "model": "the network (or any callable on `(B, C, window)` tensors).",
+                "clean": "the clean held-out recordings, `(channels, samples)` arrays.",
+                "noisy": "the noisy versions of the same recordings, the model's inputs.",
+                "window": "samples per window of the overlap-add "
+                "([`apply_overlap_add`](../inference/apply_overlap_add.md), overlap 0.5).",
+                "standardize": "standardise every window as in training.",
+                "batch_size": "windows per model call.",
+            },
+            "examples": [("Example", (
+                "import numpy as np\nfrom torch import nn\n\n"
+                "from mdnc.data import add_gaussian_noise, make_synthetic\n"
+                "from mdnc.training import evaluate_recordings\n\n"
+                "clean = make_synthetic(2, 1000)\n"
+                "noisy = [add_gaussian_noise(c, 5.0, rng=i) for i, c in enumerate(clean)]\n"
+                "snr, outputs = evaluate_recordings(nn.Identity(), clean, noisy, window=256,\n"
+                "                                   standardize=True)\n"
+                "print({k: round(v, 2) + 0 for k, v in snr.items()}, outputs[0].shape)\n"
+            ))],
+        },
+    },
+    "mdnc.inference": {
+        "PADDING_MODES": {
+            "summary": "The values of the `padding` argument of `apply_overlap_add`: how a "
+            "recording is continued after its last sample so that the last window is full.",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.inference import PADDING_MODES, "
+                "apply_overlap_add\n\nprint(PADDING_MODES)\nx = np.arange(1.0, 6.0, dtype="
+                "np.float32)\nfor mode in PADDING_MODES:\n"
+                "    # The model sees the padded tail; the output keeps the input's length.\n"
+                "    y = apply_overlap_add(lambda w: w.flip(-1), x, window=4, overlap=0.5, "
+                "padding=mode)\n    print(mode, y)\n"
+            ))],
+        },
+        "apply_overlap_add": {
+            "var": "y",
+            "examples": [
+                ("An identity model gives its input back", (
+                    "import numpy as np\n\nfrom mdnc.inference import apply_overlap_add\n\n"
+                    "x = np.random.default_rng(0).standard_normal((2, 1000)).astype(np.float32)\n"
+                    "y = apply_overlap_add(lambda w: w, x, window=128, overlap=0.75)\n"
+                    "print(y.shape, y.dtype, bool(np.allclose(y, x, rtol=1e-6, atol=1e-6)))\n"
+                )),
+                ("A network over a long recording", (
+                    "import numpy as np\nimport torch\n\nimport mdnc\n"
+                    "from mdnc.inference import apply_overlap_add\n\n"
+                    "net = mdnc.modules.resnet.UNet1d(4, [1, 1, 1], in_planes=2, out_planes=2)\n"
+                    "rng = np.random.default_rng(0)\n"
+                    "x = rng.standard_normal((2, 100_003)).astype(np.float32)\n"
+                    "y = apply_overlap_add(net, x, window=512, batch_size=32, standardize=True)\n"
+                    "print(y.shape, y.dtype, 'training mode kept:', net.training)\n"
+                    "t = apply_overlap_add(net, torch.from_numpy(x), window=512)\n"
+                    "print(type(t).__name__, tuple(t.shape))\ntry:\n"
+                    "    apply_overlap_add(net, x, window=4)\nexcept ValueError as err:\n"
+                    "    print(err)\n"
+                )),
+            ],
+        },
+        "blend_weight": {
+            "var": "weight",
+            "examples": [("Example", (
+                "from mdnc.inference import blend_weight\n\nprint(blend_weight(8))\n"
+                "print(blend_weight(5))\n"
+            ))],
+        },
+    },
+    "mdnc.export": {
+        "ExportReport": {
+            "var": "report",
+            "args_section": "attributes",
+            "examples": [("Example", (
+                "import mdnc\nfrom mdnc.export import export_torchscript\n\n"
+                "net = mdnc.modules.resnet.AE1d(4, [1, 1])\n"
+                "report = export_torchscript(net, 'ae.pt')\n"
+                "print(report.path, report.input_shapes, report.max_abs_error < 1e-5)\n"
+            ))],
+        },
+        "example_input": {
+            "var": "x",
+            "examples": [("Example", (
+                "import mdnc\nfrom mdnc.export import example_input\n\n"
+                "unet = mdnc.modules.resnet.UNet1d(4, [1, 1, 1, 1], in_planes=3)\n"
+                "print(unet.min_size, tuple(example_input(unet).shape))\n"
+                "print(tuple(example_input(unet, batch=1, length=1000).shape))\n"
+                "dec = mdnc.modules.resnet.DecoderNet1d(4, [1, 1], out_size=64, in_length=7)\n"
+                "print(tuple(example_input(dec).shape))\n"
+            ))],
+        },
+        "export_onnx": {
+            "var": "report",
+            "examples": [("Export and run with onnxruntime", (
+                "import numpy as np\nimport onnxruntime as ort\nimport torch\n\nimport mdnc\n"
+                "from mdnc.export import export_onnx\n\n"
+                "net = mdnc.modules.resnet.UNet1d(4, [1, 1], in_planes=2, out_planes=2)\n"
+                "report = export_onnx(net, 'unet.onnx')\n"
+                "print(report.path, report.input_shapes, report.max_abs_error < 1e-4)\n"
+                "session = ort.InferenceSession('unet.onnx', providers=['CPUExecutionProvider'])\n"
+                "x = np.random.default_rng(0).standard_normal((3, 2, 777)).astype(np.float32)\n"
+                "y = session.run(None, {'x': x})[0]\n"
+                "with torch.no_grad():\n    expected = net.eval()(torch.from_numpy(x)).numpy()\n"
+                "print(y.shape, bool(np.allclose(y, expected, atol=1e-4)))\n"
+            ))],
+        },
+        "export_torchscript": {
+            "var": "report",
+            "examples": [("Export and load back", (
+                "import torch\n\nimport mdnc\nfrom mdnc.export import export_torchscript\n\n"
+                "net = mdnc.modules.resnet.UNet1d(4, [1, 1])\n"
+                "report = export_torchscript(net, 'unet.pt')\n"
+                "scripted = torch.jit.load('unet.pt')\nx = torch.randn(2, 1, 999)\n"
+                "with torch.no_grad():\n    print(tuple(scripted(x).shape), "
+                "torch.allclose(scripted(x), net.eval()(x), atol=1e-6))\n"
+            ))],
+        },
+    },
+}
+
+GROUPS = [
+    ("Networks", "mdnc.modules.resnet", lambda e: e.kind == "class" and "Block" not in e.name),
+    ("Blocks", "mdnc.modules.resnet", lambda e: e.kind == "class" and "Block" in e.name),
+    ("Presets", "mdnc.modules.resnet", lambda e: e.kind == "function"),
+    ("Summary", "mdnc.contribs.torchsummary", None),
+    ("Checkpoints", "mdnc.checkpoint", None),
+    ("Data", "mdnc.data", None),
+    ("Training", "mdnc.training", None),
+    ("Inference", "mdnc.inference", None),
+    ("Export", "mdnc.export", None),
+]
+
+
+def _exception_message(message: str) -> None:
+    """The constructor of the exceptions (as of ``ValueError``).
+
+    Args:
+        message: what went wrong; mdnc's messages start with the file or folder concerned.
+    """
+
+
+def _page(module: str, name: str) -> str:
+    if module == "mdnc":
+        return f"api/{name}.md"
+    return "api/" + "/".join(module.split(".")[1:]) + f"/{name}.md"
+
+
+def _defining_file(entry: Entry) -> str:
+    """The file that defines the name (for the Source link), relative to the repository."""
+    import mdnc
+
+    # The package's parent: the checkout, wherever mdnc was imported from.
+    root = Path(mdnc.__file__).resolve().parents[1]
+    obj = entry.obj
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        return Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix()
+    module = importlib.import_module(entry.module)
+    files = [Path(module.__file__)]
+    if files[0].name == "__init__.py":
+        files += sorted(files[0].parent.glob("*.py"))
+    pattern = re.compile(rf"^{re.escape(entry.name)}\s*(?::[^=]*)?=", re.M)
+    for f in files:
+        if pattern.search(f.read_text(encoding="utf-8")):
+            return f.resolve().relative_to(root).as_posix()
+    return files[0].resolve().relative_to(root).as_posix()
+
+
+def _workflow_entry(module: str, name: str) -> Entry:
+    obj = getattr(importlib.import_module(module), name)
+    data = dict(WORKFLOW.get(module, {}).get(name, {}))
+    if inspect.isclass(obj) and issubclass(obj, Exception):
+        kind, label = "exception", "Exception"
+        base = f"subclass of `{obj.__mro__[1].__name__}`"
+        data.setdefault("signature_of", _exception_message)
+        data.setdefault("doc_from", _exception_message)
+    elif inspect.isclass(obj):
+        kind, label = "class", "Class"
+        base = {"WindowDataset": "`torch.utils.data.Dataset`", "WindowStats": "`NamedTuple`"}.get(
+            name, "dataclass" if hasattr(obj, "__dataclass_fields__") else ""
+        )
+    elif callable(obj):
+        kind, label, base = "function", "Function", ""
+    else:
+        kind, label, base = "constant", "Constant", f"`#!py {type(obj).__name__}`"
+    if name == "load" and module == "mdnc.checkpoint":  # load_checkpoint documents the args
+        data.setdefault("doc_from", importlib.import_module(module).load_checkpoint)
+        data.setdefault("returns", "The network with its weights, in evaluation mode.")
+    return Entry(name=name, module=module, obj=obj, kind=kind, kind_label=label, base=base,
+                 **data)  # fmt: skip
+
+
+def all_entries() -> tuple[list[Entry], list[tuple[str, str, list[Entry]]]]:
+    """Every public name's entry, and the groups of the index and the navigation."""
+    names = public_names()
+    by_key: dict[tuple[str, str], Entry] = {}
+    for e in resnet_entries() + summary_entries():
+        by_key[(e.module, e.name)] = e
+    entries = []
+    for module, members in names.items():
+        for name in members:
+            entry = by_key.get((module, name)) or _workflow_entry(module, name)
+            entry.kind_label = entry.kind_label or entry.kind.capitalize()
+            entry.page = entry.page or _page(module, name)
+            entry.source = entry.source or _defining_file(entry)
+            entries.append(entry)
+    groups = []
+    load = [e for e in entries if e.module == "mdnc"]
+    for title, module, test in GROUPS:
+        members = [e for e in entries if e.module == module and (test is None or test(e))]
+        if module == "mdnc.checkpoint":
+            members = load + members
+        groups.append((title, module, members))
+    return entries, groups
