@@ -76,7 +76,7 @@ def blend_weight(window: int, dtype: torch.dtype = torch.float32) -> Tensor:
 
 
 def _describe_shape(shape: Any) -> str:
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+    return str(tuple(int(s) for s in shape))
 
 
 def _check_int(name: str, value: Any, minimum: int, why: str = "") -> int:
