@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed
 venv: $(STAMP)
 
 # torch is pinned first so pip takes the local CPU build instead of a multi-GB CUDA one.
+# The fused CPU kernels are compiled last; if that fails the stock layers are used.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install "torch==2.13.0"
 	$(PY) -m pip install -e ".[test]"
+	-$(PY) -m mdnc.modules._fused.build
 	touch $(STAMP)
 
 demo: $(STAMP)

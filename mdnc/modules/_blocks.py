@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from . import _factory as F
 from ._checks import check_choice, check_kernel, check_order, check_per_axis, check_positive_int
+from ._units import BranchUnit
 
 __all__ = ["_BlockPlainNd", "_BlockBottleneckNd", "_BlockResStkNd", "block_class", "BLOCK_DEPTH"]
 
@@ -80,7 +81,7 @@ def branch_unit(
         layers = [F.norm(normalizer, order, in_planes), F.act(activator, in_planes), *layers]
     else:
         layers += [F.norm(normalizer, order, out_planes), F.act(activator, out_planes)]
-    return nn.Sequential(*(m for m in layers if m is not None))
+    return BranchUnit(*(m for m in layers if m is not None))
 
 
 def shortcut(

@@ -1,0 +1,154 @@
+"""Compile the fused CPU kernels once into a cache folder: ``python -m mdnc.modules._fused.build``.
+
+The library is built with the system C++ compiler (``$CXX``, else ``c++``) against the
+installed PyTorch, without ninja or pybind11: the kernels register themselves as
+``torch.ops.mdnc_fused.*`` and are loaded with :func:`torch.ops.load_library`.
+
+The cache folder is ``$MDNC_EXT_DIR`` if set, else ``<venv>/mdnc_ext`` when running in a
+virtual environment, else ``~/.cache/mdnc/ext``. The file name carries a hash of the
+source, the PyTorch version, the flags and the CPU's instruction sets (the code is built
+with ``-march=native``), so a changed source or machine gets a fresh build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ["SOURCE", "cache_dir", "library_path", "build", "main"]
+
+SOURCE = Path(__file__).with_name("instance_norm_prelu.cpp")
+NAME = "mdnc_fused"
+CFLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared", "-std=c++20", "-w")
+
+
+def cache_dir() -> Path:
+    """The folder that holds the compiled library."""
+    env = os.environ.get("MDNC_EXT_DIR")
+    if env:
+        return Path(env).expanduser()
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix) / "mdnc_ext"
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "mdnc" / "ext"
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line
+    except OSError:
+        pass
+    import platform
+
+    return platform.machine() + platform.processor()
+
+
+def library_path() -> Path:
+    """Where the library for this source, PyTorch, compiler flags and CPU lives."""
+    key = hashlib.sha256()
+    for part in (
+        SOURCE.read_bytes(),
+        torch.__version__.encode(),
+        str(torch.version.git_version).encode(),
+        " ".join(CFLAGS).encode(),
+        os.environ.get("CXX", "c++").encode(),
+        _cpu_flags().encode(),
+    ):
+        key.update(part)
+        key.update(b"\0")
+    return cache_dir() / f"{NAME}_{key.hexdigest()[:16]}.so"
+
+
+def _command(output: Path) -> list[str]:
+    from torch.utils import cpp_extension
+
+    includes = [f"-I{p}" for p in cpp_extension.include_paths()]
+    libs = cpp_extension.library_paths()
+    abi = int(torch._C._GLIBCXX_USE_CXX11_ABI)
+    return [
+        os.environ.get("CXX", "c++"),
+        *CFLAGS,
+        f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
+        *includes,
+        str(SOURCE),
+        "-o",
+        str(output),
+        *[f"-L{p}" for p in libs],
+        "-lc10",
+        "-ltorch_cpu",
+        # The torch folder first, so that libgomp resolves to the one torch ships.
+        *[f"-Wl,-rpath,{p}" for p in libs],
+    ]
+
+
+def build(force: bool = False) -> Path:
+    """Compile the library unless it is already in the cache; return its path.
+
+    Concurrent processes (``pytest -n``) wait on a lock file and build only once.
+
+    Raises:
+        RuntimeError: the compiler failed or is missing.
+    """
+    target = library_path()
+    if target.exists() and not force:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{NAME}.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no cross-process lock
+            pass
+        if target.exists() and not force:
+            return target
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+        os.close(fd)
+        try:
+            command = _command(Path(tmp))
+            try:
+                done = subprocess.run(command, capture_output=True, text=True)
+            except OSError as exc:
+                raise RuntimeError(f"cannot run the C++ compiler {command[0]!r}: {exc}") from exc
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"the C++ compiler {command[0]!r} exited with {done.returncode}:\n"
+                    + done.stderr[-4000:]
+                )
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build (``--force``: rebuild) and load the library; print where it is."""
+    args = sys.argv[1:] if argv is None else argv
+    start = time.perf_counter()
+    force = "--force" in args
+    cached = library_path().exists() and not force
+    try:
+        path = build(force=force)
+        torch.ops.load_library(str(path))
+    except Exception as exc:  # reported; the stock layers remain in use
+        print(f"mdnc: fused kernels not built ({exc}); the stock PyTorch layers will be used.")
+        return 1
+    how = "already built" if cached else f"built in {time.perf_counter() - start:.1f} s"
+    print(f"mdnc: fused CPU kernels {how}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+// Fused instance norm (affine) + PReLU for contiguous CPU tensors of shape (B, C, *spatial).
+//
+// Each (b, c) pair is a row of N = prod(spatial) elements. The forward computes the row's
+// mean and rstd (biased variance, eps as torch) in one pass, then writes
+//     z = prelu_a(y),  y = x * s + t,  s = gamma * rstd,  t = beta - mean * s
+// (the same folding as torch's batch-norm kernel). Only x, mean and rstd are kept for the
+// backward, which recomputes y per element: one pass for the row sums, one pass writing
+// grad_x. Parameter gradients are reduced from per-row partials in a fixed order, so they
+// do not depend on the number of threads.
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+
+constexpr int64_t kBlock = 256;  // elements summed in the input's precision before double
+
+struct Geometry {
+  int64_t rows;      // B * C
+  int64_t channels;  // C
+  int64_t length;    // prod(spatial)
+};
+
+Geometry check_inputs(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& a) {
+  TORCH_CHECK(x.device().is_cpu(), "mdnc fused: x must be a CPU tensor");
+  TORCH_CHECK(x.dim() >= 3, "mdnc fused: x must have shape (B, C, *spatial)");
+  const int64_t channels = x.size(1);
+  TORCH_CHECK(gamma.numel() == channels && beta.numel() == channels,
+              "mdnc fused: gamma and beta must have C elements");
+  TORCH_CHECK(a.numel() == 1 || a.numel() == channels,
+              "mdnc fused: the PReLU weight must have 1 or C elements");
+  TORCH_CHECK(gamma.scalar_type() == x.scalar_type() && beta.scalar_type() == x.scalar_type() &&
+                  a.scalar_type() == x.scalar_type(),
+              "mdnc fused: parameters must have the dtype of x");
+  const int64_t rows = x.size(0) * channels;
+  const int64_t length = rows == 0 ? 0 : x.numel() / rows;
+  TORCH_CHECK(length > 0, "mdnc fused: empty rows");
+  return {rows, channels, length};
+}
+
+template <typename T>
+void forward_kernel(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma, const T* beta,
+                    const T* a, bool a_per_channel, double eps, Geometry g) {
+  const int64_t n = g.length;
+  at::parallel_for(0, g.rows, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t c = r % g.channels;
+      const T* __restrict__ xr = x + r * n;
+      T* __restrict__ zr = z + r * n;
+      // Shifted sums in double: exact enough even when |mean| >> std.
+      const double pivot = static_cast<double>(xr[0]);
+      double s = 0.0;
+      double ss = 0.0;
+#pragma omp simd reduction(+ : s, ss)
+      for (int64_t i = 0; i < n; ++i) {
+        const double d = static_cast<double>(xr[i]) - pivot;
+        s += d;
+        ss += d * d;
+      }
+      const double shift = s / static_cast<double>(n);
+      double var = ss / static_cast<double>(n) - shift * shift;
+      var = var < 0.0 ? 0.0 : var;
+      const T mean = static_cast<T>(pivot + shift);
+      const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
+      mean_out[r] = mean;
+      rstd_out[r] = rstd;
+      const T scale = rstd * gamma[c];
+      const T bias = beta[c] - mean * scale;
+      const T slope = a[a_per_channel ? c : 0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) {
+        const T y = xr[i] * scale + bias;
+        zr[i] = y > T(0) ? y : slope * y;
+      }
+    }
+  });
+}
+
+template <typename T>
+void backward_kernel(const T* gz, const T* x, const T* mean_in, const T* rstd_in, const T* gamma,
+                     const T* beta, const T* a, bool a_per_channel, T* gx, double* partial,
+                     Geometry g) {
+  const int64_t n = g.length;
+  const double inv_n = 1.0 / static_cast<double>(n);
+  at::parallel_for(0, g.rows, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t c = r % g.channels;
+      const T* __restrict__ xr = x + r * n;
+      const T* __restrict__ gr = gz + r * n;
+      const T mean = mean_in[r];
+      const T rstd = rstd_in[r];
+      const T scale = rstd * gamma[c];
+      const T bias = beta[c] - mean * scale;
+      const T slope = a[a_per_channel ? c : 0];
+      // s1 = sum(gy), s2 = sum(gy * (x - mean)), s3 = sum over y <= 0 of y * gz: summed in
+      // T within short blocks (branch-free, so that the loop vectorises), then in double.
+      double s1 = 0.0;
+      double s2 = 0.0;
+      double s3 = 0.0;
+      for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const int64_t i1 = std::min(n, i0 + kBlock);
+        T b1 = T(0);
+        T b2 = T(0);
+        T b3 = T(0);
+#pragma omp simd reduction(+ : b1, b2, b3)
+        for (int64_t i = i0; i < i1; ++i) {
+          const T xv = xr[i];
+          const T y = xv * scale + bias;
+          const T gi = gr[i];
+          const T gy = gi * (y > T(0) ? T(1) : slope);
+          b1 += gy;
+          b2 += gy * (xv - mean);
+          b3 += std::min(y, T(0)) * gi;
+        }
+        s1 += static_cast<double>(b1);
+        s2 += static_cast<double>(b2);
+        s3 += static_cast<double>(b3);
+      }
+      const double rstd_d = static_cast<double>(rstd);
+      double* p = partial + 3 * r;
+      p[0] = s1;
+      p[1] = s2 * rstd_d;
+      p[2] = s3;
+      if (gx == nullptr) {
+        continue;
+      }
+      // gx = k * (gy - mean(gy) - xhat * mean(gy * xhat)),  k = gamma * rstd.
+      const double k = static_cast<double>(gamma[c]) * rstd_d;
+      const T kt = static_cast<T>(k);
+      const T c1 = static_cast<T>(-k * s1 * inv_n);
+      const T c2 = static_cast<T>(-k * rstd_d * rstd_d * s2 * inv_n);
+      T* __restrict__ gxr = gx + r * n;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) {
+        const T y = xr[i] * scale + bias;
+        const T gi = gr[i];
+        const T gy = gi * (y > T(0) ? T(1) : slope);
+        gxr[i] = kt * gy + c2 * (xr[i] - mean) + c1;
+      }
+    }
+  });
+}
+
+std::tuple<Tensor, Tensor, Tensor> in_prelu_forward(const Tensor& x_in, const Tensor& gamma_in,
+                                                    const Tensor& beta_in, const Tensor& a_in,
+                                                    double eps) {
+  const Tensor x = x_in.contiguous();
+  const Tensor gamma = gamma_in.contiguous();
+  const Tensor beta = beta_in.contiguous();
+  const Tensor a = a_in.contiguous();
+  const Geometry g = check_inputs(x, gamma, beta, a);
+  Tensor z = at::empty_like(x, at::MemoryFormat::Contiguous);
+  Tensor mean = at::empty({x.size(0), x.size(1)}, x.options());
+  Tensor rstd = at::empty({x.size(0), x.size(1)}, x.options());
+  const bool per_channel = a.numel() == g.channels && g.channels > 1;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mdnc_in_prelu_forward", [&] {
+    forward_kernel<scalar_t>(x.const_data_ptr<scalar_t>(), z.mutable_data_ptr<scalar_t>(),
+                             mean.mutable_data_ptr<scalar_t>(), rstd.mutable_data_ptr<scalar_t>(),
+                             gamma.const_data_ptr<scalar_t>(), beta.const_data_ptr<scalar_t>(),
+                             a.const_data_ptr<scalar_t>(), per_channel, eps, g);
+  });
+  return {z, mean, rstd};
+}
+
+std::tuple<Tensor, Tensor, Tensor, Tensor> in_prelu_backward(
+    const Tensor& gz_in, const Tensor& x_in, const Tensor& mean_in, const Tensor& rstd_in,
+    const Tensor& gamma_in, const Tensor& beta_in, const Tensor& a_in, bool need_gx) {
+  const Tensor gz = gz_in.contiguous();
+  const Tensor x = x_in.contiguous();
+  const Tensor mean = mean_in.contiguous();
+  const Tensor rstd = rstd_in.contiguous();
+  const Tensor gamma = gamma_in.contiguous();
+  const Tensor beta = beta_in.contiguous();
+  const Tensor a = a_in.contiguous();
+  const Geometry g = check_inputs(x, gamma, beta, a);
+  TORCH_CHECK(gz.sizes() == x.sizes() && gz.scalar_type() == x.scalar_type(),
+              "mdnc fused: grad_output must match x");
+  TORCH_CHECK(mean.numel() == g.rows && rstd.numel() == g.rows,
+              "mdnc fused: mean and rstd must have B * C elements");
+  Tensor gx;
+  if (need_gx) {
+    gx = at::empty_like(x, at::MemoryFormat::Contiguous);
+  }
+  std::vector<double> partial(static_cast<size_t>(3 * g.rows));
+  const bool per_channel = a.numel() == g.channels && g.channels > 1;
+  Tensor ggamma = at::empty_like(gamma, at::MemoryFormat::Contiguous);
+  Tensor gbeta = at::empty_like(beta, at::MemoryFormat::Contiguous);
+  Tensor ga = at::empty_like(a, at::MemoryFormat::Contiguous);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mdnc_in_prelu_backward", [&] {
+    backward_kernel<scalar_t>(
+        gz.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
+        mean.const_data_ptr<scalar_t>(), rstd.const_data_ptr<scalar_t>(),
+        gamma.const_data_ptr<scalar_t>(), beta.const_data_ptr<scalar_t>(),
+        a.const_data_ptr<scalar_t>(), per_channel,
+        need_gx ? gx.mutable_data_ptr<scalar_t>() : nullptr, partial.data(), g);
+    // Fixed-order reductions over the batch (and the channels for a shared PReLU weight).
+    const int64_t batch = g.rows / g.channels;
+    scalar_t* gg = ggamma.mutable_data_ptr<scalar_t>();
+    scalar_t* gb = gbeta.mutable_data_ptr<scalar_t>();
+    scalar_t* gap = ga.mutable_data_ptr<scalar_t>();
+    double shared = 0.0;
+    for (int64_t c = 0; c < g.channels; ++c) {
+      double s1 = 0.0;
+      double s2 = 0.0;
+      double s3 = 0.0;
+      for (int64_t b = 0; b < batch; ++b) {
+        const double* p = partial.data() + 3 * (b * g.channels + c);
+        s1 += p[0];
+        s2 += p[1];
+        s3 += p[2];
+      }
+      gb[c] = static_cast<scalar_t>(s1);
+      gg[c] = static_cast<scalar_t>(s2);
+      if (per_channel) {
+        gap[c] = static_cast<scalar_t>(s3);
+      } else {
+        shared += s3;
+      }
+    }
+    if (!per_channel) {
+      gap[0] = static_cast<scalar_t>(shared);
+    }
+  });
+  return {gx, ggamma, gbeta, ga};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(mdnc_fused, m) {
+  m.def("in_prelu_forward(Tensor x, Tensor gamma, Tensor beta, Tensor a, float eps)"
+        " -> (Tensor, Tensor, Tensor)");
+  m.def("in_prelu_backward(Tensor grad, Tensor x, Tensor mean, Tensor rstd, Tensor gamma,"
+        " Tensor beta, Tensor a, bool need_grad_x) -> (Tensor, Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(mdnc_fused, CPU, m) {
+  m.impl("in_prelu_forward", &in_prelu_forward);
+  m.impl("in_prelu_backward", &in_prelu_backward);
+}
