@@ -161,8 +161,7 @@ if {checkpointing!r}:
 x = torch.randn({batch}, cfg["in_planes"], {length})
 net(x[..., :64]).sum().backward()   # warm up the allocator and kernels on a short input
 net.zero_grad(set_to_none=True)
-import os
-before = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 net(x).square().mean().backward()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print((after - before) / 1024)
