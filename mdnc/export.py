@@ -15,9 +15,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +71,29 @@ def example_input(model: nn.Module, batch: int = 2, length: int | None = None) -
     return torch.rand(batch, model.in_planes, *sizes)
 
 
-def _atomic_target(path: Path) -> Path:
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Evaluation mode for the block; the previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+@contextlib.contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path``, renamed over it only when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    return Path(tmp)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _max_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -98,22 +117,14 @@ def export_torchscript(
         An :class:`ExportReport`.
     """
     path = Path(path)
-    was_training = model.training
-    model.eval()
-    try:
+    with _eval_mode(model):
         inputs = list(check_inputs) or [example_input(model)]
         scripted = torch.jit.script(model)
-        tmp = _atomic_target(path)
-        try:
+        with _staged(path) as tmp:
             torch.jit.save(scripted, str(tmp))
             loaded = torch.jit.load(str(tmp))
             with torch.no_grad():
                 error = max(_max_error(loaded(x), model(x)) for x in inputs)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    finally:
-        model.train(was_training)
     return ExportReport(path, tuple(tuple(x.shape) for x in inputs), error)
 
 
@@ -163,9 +174,7 @@ def export_onnx(
             "ONNX export needs onnx, onnxscript and onnxruntime: pip install 'mdnc[onnx]'."
         ) from err
     path = Path(path)
-    was_training = model.training
-    model.eval()
-    try:
+    with _eval_mode(model):
         x = example if example is not None else example_input(model)
         shapes = _dynamic_shapes(model, x)
         program = torch.onnx.export(
@@ -178,8 +187,7 @@ def export_onnx(
             checks.append(torch.rand(*bigger, dtype=x.dtype))
         else:
             checks.append(torch.rand(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype))
-        tmp = _atomic_target(path)
-        try:
+        with _staged(path) as tmp:
             program.save(str(tmp), external_data=False)
             session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
             error = 0.0
@@ -192,9 +200,4 @@ def export_onnx(
                     f"the ONNX export of {type(model).__name__} differs from PyTorch by "
                     f"{error:.3g} (more than atol={atol}); {path} was not written."
                 )
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    finally:
-        model.train(was_training)
     return ExportReport(path, tuple(tuple(c.shape) for c in checks), error)
