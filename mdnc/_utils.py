@@ -1,0 +1,274 @@
+"""Private helpers shared by the whole package: atomic writes, evaluation mode, devices, checks.
+
+Everything here imports the standard library only (torch on first use), so that
+``mdnc.modules`` may use it and still stay as light as PyTorch.
+
+* Atomic writes: :func:`staged_files` stages several files (each written to a hidden
+  temporary sibling and flushed to disk) and renames them into place in the order they
+  were staged, only when the whole block succeeds; :func:`atomic_path` is the one-file
+  form; :func:`write_text_atomic` and :func:`write_json_atomic` write text and JSON.
+  Temporary names are unique (``mkstemp``), hidden and end in ``.tmp`` plus the suffix
+  the writer needs, so two processes never share one and a crash leaves nothing that
+  looks like a recording.
+* :func:`eval_mode`: evaluation mode for a block, each submodule's own mode restored.
+* :func:`resolve_device`: ``"auto"`` and device strings, checked.
+* :func:`check_int`, :func:`check_real`, :func:`check_choice`: argument checks with the
+  house message ("NAME must be ..., got VALUE"): ``TypeError`` for a wrong type,
+  ``ValueError`` for a value out of range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = [
+    "atomic_path",
+    "check_choice",
+    "check_int",
+    "check_real",
+    "eval_mode",
+    "fsync_path",
+    "resolve_device",
+    "staged_files",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+# ---------------------------------------------------------------------------------------
+# Atomic writes
+# ---------------------------------------------------------------------------------------
+
+
+def fsync_path(path: PathLike, directory: bool = False) -> None:
+    """Flush a file (or, with ``directory``, a folder's entries) to disk."""
+    if directory and os.name == "nt":  # folders cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temporary_sibling(path: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
+    """Stage files and rename them into place, in staging order, when the block succeeds.
+
+    Inside the block, ``stage(path, suffix="")`` returns a fresh temporary sibling of
+    ``path`` for the caller to write. When the block ends without an exception every
+    temporary file is flushed to disk and renamed over its target in the order staged
+    (so a file that makes the others valid can go last); on any exception the targets
+    are left as they were. No temporary file remains either way.
+
+    Args:
+        sync_folder: also flush the folders' entries after the renames.
+
+    Example:
+        >>> with staged_files() as stage:                      # doctest: +SKIP
+        ...     np.save(stage(Path("run/a.npy"), ".npy"), a)
+        ...     stage_b = stage(Path("run/config.json"))
+        ...     stage_b.write_text("{}")
+    """
+    staged: list[tuple[Path, Path]] = []
+
+    def stage(path: PathLike, suffix: str = "") -> Path:
+        target = Path(path)
+        tmp = _temporary_sibling(target, suffix)
+        staged.append((tmp, target))
+        return tmp
+
+    try:
+        yield stage
+        for tmp, _ in staged:
+            fsync_path(tmp)
+        folders = []
+        while staged:
+            tmp, target = staged[0]
+            os.replace(tmp, target)
+            staged.pop(0)
+            if target.parent not in folders:
+                folders.append(target.parent)
+        if sync_folder:
+            for folder in folders:
+                fsync_path(folder, directory=True)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write, renamed over ``path`` if the block succeeds.
+
+    Args:
+        path: the final file; its folder must exist.
+        suffix: appended to the temporary name (e.g. ``".png"`` for writers that choose
+            the format from the name).
+    """
+    with staged_files() as stage:
+        yield stage(path, suffix)
+
+
+def write_text_atomic(path: PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json_atomic(path: PathLike, data: Any, default: Callable[[Any], Any] | None = None) -> Path:
+    """Write ``data`` as indented JSON to ``path`` atomically; return the path.
+
+    Raises:
+        TypeError, ValueError: ``data`` is not JSON-serialisable (nothing is written).
+    """
+    text = json.dumps(data, indent=2, default=default, allow_nan=False) + "\n"
+    return write_text_atomic(path, text)
+
+
+# ---------------------------------------------------------------------------------------
+# Modules and devices
+# ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Evaluation mode for ``model``; afterwards each submodule gets its own mode back.
+
+    A model with some submodules frozen in evaluation mode (a common fine-tuning set-up)
+    keeps them so: ``model.train(was_training)`` alone would switch them all.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; any other name is used as given.
+
+    Raises:
+        ValueError: CUDA is asked for but not available, or the name is not a device.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}."
+        ) from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but CUDA is not available here.")
+    return device
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------------------
+
+
+def check_int(name: str, value: Any, minimum: int | None = None, why: str = "") -> int:
+    """Return ``value`` as an ``int`` if it is an integer (not ``bool``) >= ``minimum``.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check (Python or numpy integers).
+        minimum: the smallest accepted value, or None for any integer.
+        why: appended to the requirement in the message (e.g. ``" (the window)"``).
+
+    Raises:
+        TypeError: not an integer.
+        ValueError: below ``minimum``.
+    """
+    need = f"an int >= {minimum}{why}" if minimum is not None else f"an int{why}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {need}, got {value!r} ({type(value).__name__}).")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {need}, got {value!r}.")
+    return int(value)
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str = "a number",
+) -> float:
+    """Return ``value`` as a finite ``float`` within the given bounds.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check (Python or numpy reals, not ``bool``).
+        low, high: the bounds (None: unbounded on that side).
+        low_open, high_open: exclude the bound itself.
+        what: how the value is described in the message.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: NaN, infinite or out of bounds.
+    """
+    lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
+    hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+    need = f"{what} in {lo}, {hi}" if lo and hi else (
+        f"{what} {'>' if low_open else '>='} {low:g}" if lo else
+        f"{what} {'<' if high_open else '<='} {high:g}" if hi else f"a finite {what[2:]}"
+    )  # fmt: skip
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {need}, got {value!r} ({type(value).__name__}).")
+    v = float(value)
+    bad = not math.isfinite(v)
+    bad = bad or (low is not None and (v <= low if low_open else v < low))
+    bad = bad or (high is not None and (v >= high if high_open else v > high))
+    if bad:
+        raise ValueError(f"{name} must be {need}, got {value!r}.")
+    return v
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices`` (exact match).
+
+    Raises:
+        TypeError: not a string.
+        ValueError: not one of ``choices`` (the message lists them).
+    """
+    valid = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {valid}, got {value!r} ({type(value).__name__}).")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}.")
+    return value
