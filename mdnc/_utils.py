@@ -7,14 +7,15 @@ Everything here imports the standard library only (torch on first use), so that
   temporary sibling and flushed to disk) and renames them into place in the order they
   were staged, only when the whole block succeeds; :func:`atomic_path` is the one-file
   form; :func:`write_text_atomic` and :func:`write_json_atomic` write text and JSON.
-  Temporary names are unique (``mkstemp``), hidden and end in ``.tmp`` plus the suffix
-  the writer needs, so two processes never share one and a crash leaves nothing that
-  looks like a recording.
+  Temporary names are unique (created exclusively, like ``mkstemp``, but with the
+  permissions of any new file rather than ``0600``), hidden and end in ``.tmp`` plus the
+  suffix the writer needs, so two processes never share one and a crash leaves nothing
+  that looks like a recording.
 * :func:`eval_mode`: evaluation mode for a block, each submodule's own mode restored.
 * :func:`resolve_device`: ``"auto"`` and device strings, checked.
-* :func:`check_int`, :func:`check_real`, :func:`check_choice`: argument checks with the
-  house message ("NAME must be ..., got VALUE"): ``TypeError`` for a wrong type,
-  ``ValueError`` for a value out of range.
+* :func:`is_int`; :func:`check_int`, :func:`check_real`, :func:`check_choice`: argument
+  checks with the house message ("NAME must be ..., got VALUE."): ``TypeError`` for a
+  wrong type, ``ValueError`` for a value out of range.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import math
 import numbers
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ __all__ = [
     "check_real",
     "eval_mode",
     "fsync_path",
+    "is_int",
     "resolve_device",
     "staged_files",
     "write_json_atomic",
@@ -66,9 +68,21 @@ def fsync_path(path: PathLike, directory: bool = False) -> None:
 
 
 def _temporary_sibling(path: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    return Path(name)
+    """Create (exclusively) and return a new empty hidden sibling of ``path``.
+
+    Unlike ``tempfile.mkstemp`` the file gets the mode any new file gets (``0666`` less the
+    umask), which the target keeps after the rename.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp{suffix}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name found beside {path}")
 
 
 @contextlib.contextmanager
@@ -76,7 +90,8 @@ def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
     """Stage files and rename them into place, in staging order, when the block succeeds.
 
     Inside the block, ``stage(path, suffix="")`` returns a fresh temporary sibling of
-    ``path`` for the caller to write. When the block ends without an exception every
+    ``path`` for the caller to write (it exists, empty: open it for writing, not for
+    exclusive creation). When the block ends without an exception every
     temporary file is flushed to disk and renamed over its target in the order staged
     (so a file that makes the others valid can go last); on any exception the targets
     are left as they were. No temporary file remains either way.
@@ -137,7 +152,9 @@ def write_text_atomic(path: PathLike, text: str) -> Path:
     return Path(path)
 
 
-def write_json_atomic(path: PathLike, data: Any, default: Callable[[Any], Any] | None = None) -> Path:
+def write_json_atomic(
+    path: PathLike, data: Any, default: Callable[[Any], Any] | None = None
+) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically; return the path.
 
     Raises:
@@ -198,6 +215,11 @@ def resolve_device(name: str) -> torch.device:
 # ---------------------------------------------------------------------------------------
 
 
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer (Python or numpy), ``bool`` excluded."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_int(name: str, value: Any, minimum: int | None = None, why: str = "") -> int:
     """Return ``value`` as an ``int`` if it is an integer (not ``bool``) >= ``minimum``.
 
@@ -212,7 +234,7 @@ def check_int(name: str, value: Any, minimum: int | None = None, why: str = "") 
         ValueError: below ``minimum``.
     """
     need = f"an int >= {minimum}{why}" if minimum is not None else f"an int{why}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{name} must be {need}, got {value!r} ({type(value).__name__}).")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be {need}, got {value!r}.")
@@ -236,7 +258,8 @@ def check_real(
         value: the value to check (Python or numpy reals, not ``bool``).
         low, high: the bounds (None: unbounded on that side).
         low_open, high_open: exclude the bound itself.
-        what: how the value is described in the message.
+        what: how the value is described in the message, with its article
+            (``"a number of dB"``; unbounded, it reads ``"a finite number of dB"``).
 
     Raises:
         TypeError: not a real number.
@@ -246,11 +269,15 @@ def check_real(
     hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
     need = f"{what} in {lo}, {hi}" if lo and hi else (
         f"{what} {'>' if low_open else '>='} {low:g}" if lo else
-        f"{what} {'<' if high_open else '<='} {high:g}" if hi else f"a finite {what[2:]}"
+        f"{what} {'<' if high_open else '<='} {high:g}" if hi else
+        f"a finite {what.split(' ', 1)[-1]}"
     )  # fmt: skip
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {need}, got {value!r} ({type(value).__name__}).")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the float range
+        v = math.inf
     bad = not math.isfinite(v)
     bad = bad or (low is not None and (v <= low if low_open else v < low))
     bad = bad or (high is not None and (v >= high if high_open else v > high))
@@ -259,8 +286,14 @@ def check_real(
     return v
 
 
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``choices`` (exact match).
+def check_choice(name: str, value: Any, choices: Sequence[str], *, casefold: bool = False) -> str:
+    """Return ``value`` if it is one of ``choices`` (exact match unless ``casefold``).
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check.
+        choices: the accepted strings (lower case when ``casefold``).
+        casefold: compare case-insensitively and return ``value`` case-folded.
 
     Raises:
         TypeError: not a string.
@@ -269,6 +302,8 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     valid = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {valid}, got {value!r} ({type(value).__name__}).")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {valid}, got {value!r}.")
-    return value
+    folded = value.casefold() if casefold else value
+    if folded not in choices:
+        how = " (case-insensitive)" if casefold else ""
+        raise ValueError(f"{name} must be one of {valid}{how}, got {value!r}.")
+    return folded

@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -42,6 +41,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from ._utils import staged_files
 
 __all__ = [
     "CONFIG_NAME",
@@ -220,31 +221,53 @@ def _mismatch(expected: Mapping[str, tuple], got: Mapping[str, tuple], labels: s
     return "; ".join(parts)
 
 
-def _fsync_path(path: PathLike, directory: bool = False) -> None:
-    if directory and os.name == "nt":  # folders cannot be opened for fsync on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _stage(folder: Path, name: str, write: Callable[[str], None], staged: list) -> None:
-    """Write a temporary sibling of ``folder/name`` with ``write(tmp_path)``, flushed to disk."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    staged.append((tmp, folder / name))
-    write(tmp)
-    _fsync_path(tmp)
-
-
 def _write_text(text: str) -> Callable[[str], None]:
+    """A writer of ``text`` (UTF-8) to the path it is given (the config's writer)."""
+
     def write(path: str) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
 
     return write
+
+
+def _cpu_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Contiguous CPU copies of a ``state_dict``'s tensors, none sharing memory."""
+    tensors: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, value in state.items():
+        t = value.detach().to("cpu").contiguous()
+        ptr = t.untyped_storage().data_ptr()
+        # safetensors refuses tensors sharing memory (tied weights): store copies.
+        tensors[key] = t.clone() if ptr in seen else t
+        seen.add(ptr)
+    return tensors
+
+
+def _write_files(
+    folder: Path,
+    tensors: dict[str, torch.Tensor],
+    metadata: dict[str, str],
+    training: dict[str, Any] | None,
+    text: str,
+) -> None:
+    """Write a checkpoint's files into ``folder`` (created if needed), atomically.
+
+    All files are staged first, then renamed in the order weights, training state,
+    config: the config goes last, since it is what makes a folder a checkpoint. On any
+    error the previous files are left as they were and no temporary file remains.
+    """
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with staged_files() as stage:
+        save_file(tensors, str(stage(folder / WEIGHTS_NAME)), metadata=metadata)
+        if training is not None:
+            torch.save(training, str(stage(folder / TRAINING_NAME)))
+        _write_text(text)(str(stage(folder / CONFIG_NAME)))
+    if training is None:
+        # A training state left from an earlier save would not match these weights.
+        (folder / TRAINING_NAME).unlink(missing_ok=True)
 
 
 def save_checkpoint(
@@ -287,8 +310,6 @@ def save_checkpoint(
         >>> opt = torch.optim.Adam(net.parameters())
         >>> save_checkpoint("run", net, optimizer=opt, extra={"epoch": 1})  # doctest: +SKIP
     """
-    from safetensors.torch import save_file
-
     import mdnc
 
     net = _unwrap(model)
@@ -311,14 +332,6 @@ def save_checkpoint(
         raise ValueError(f"config {name}(**{kwargs!r}) does not describe the model: {problem}.")
 
     checkpoint_id = uuid.uuid4().hex
-    tensors: dict[str, torch.Tensor] = {}
-    seen: set[int] = set()
-    for key, value in state.items():
-        t = value.detach().to("cpu").contiguous()
-        ptr = t.untyped_storage().data_ptr()
-        # safetensors refuses tensors sharing memory (tied weights): store copies.
-        tensors[key] = t.clone() if ptr in seen else t
-        seen.add(ptr)
     has_training = optimizer is not None or training_state is not None
     document = {
         "format": FORMAT,
@@ -344,31 +357,9 @@ def save_checkpoint(
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "training_state": dict(training_state) if training_state is not None else {},
         }
-
     folder = Path(path_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
-    try:
-        metadata = {"format": FORMAT, "checkpoint_id": checkpoint_id, "class": name}
-        _stage(folder, WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata=metadata), staged)
-        if training is not None:
-            _stage(folder, TRAINING_NAME, lambda p: torch.save(training, p), staged)
-        _stage(folder, CONFIG_NAME, _write_text(text), staged)
-        # The config goes last: it is what makes a folder a checkpoint.
-        while staged:
-            tmp, final = staged[0]
-            os.replace(tmp, final)
-            staged.pop(0)
-        _fsync_path(folder, directory=True)
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-    if not has_training:
-        # A training state left from an earlier save would not match these weights.
-        (folder / TRAINING_NAME).unlink(missing_ok=True)
+    metadata = {"format": FORMAT, "checkpoint_id": checkpoint_id, "class": name}
+    _write_files(folder, _cpu_tensors(state), metadata, training, text)
     return folder
 
 

@@ -15,15 +15,15 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from ._utils import atomic_path, eval_mode
 
 __all__ = ["ExportReport", "example_input", "export_onnx", "export_torchscript"]
 
@@ -71,31 +71,6 @@ def example_input(model: nn.Module, batch: int = 2, length: int | None = None) -
     return torch.rand(batch, model.in_planes, *sizes)
 
 
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Evaluation mode for the block; the previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
-@contextlib.contextmanager
-def _staged(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path``, renamed over it only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _max_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.detach().float() - b.detach().float()).abs().max())
 
@@ -117,10 +92,11 @@ def export_torchscript(
         An :class:`ExportReport`.
     """
     path = Path(path)
-    with _eval_mode(model):
+    with eval_mode(model):
         inputs = list(check_inputs) or [example_input(model)]
         scripted = torch.jit.script(model)
-        with _staged(path) as tmp:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
             torch.jit.save(scripted, str(tmp))
             loaded = torch.jit.load(str(tmp))
             with torch.no_grad():
@@ -174,7 +150,7 @@ def export_onnx(
             "ONNX export needs onnx, onnxscript and onnxruntime: pip install 'mdnc[onnx]'."
         ) from err
     path = Path(path)
-    with _eval_mode(model):
+    with eval_mode(model):
         x = example if example is not None else example_input(model)
         shapes = _dynamic_shapes(model, x)
         program = torch.onnx.export(
@@ -187,7 +163,8 @@ def export_onnx(
             checks.append(torch.rand(*bigger, dtype=x.dtype))
         else:
             checks.append(torch.rand(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype))
-        with _staged(path) as tmp:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
             program.save(str(tmp), external_data=False)
             session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
             error = 0.0

@@ -23,8 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
-import numbers
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mdnc._utils import check_int, check_real, eval_mode
 from mdnc.data import windows as _windows
 
 __all__ = [
@@ -77,25 +78,6 @@ def blend_weight(window: int, dtype: torch.dtype = torch.float32) -> Tensor:
 
 def _describe_shape(shape: Any) -> str:
     return str(tuple(int(s) for s in shape))
-
-
-def _check_int(name: str, value: Any, minimum: int, why: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}{why}, got {value!r} "
-                        f"({type(value).__name__}).")  # fmt: skip
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}{why}, got {value!r}.")
-    return int(value)
-
-
-def _check_overlap(overlap: Any) -> float:
-    if isinstance(overlap, bool) or not isinstance(overlap, numbers.Real):
-        raise TypeError(
-            f"overlap must be a number in [0, 1), got {overlap!r} ({type(overlap).__name__})."
-        )
-    if not 0.0 <= float(overlap) < 1.0:  # also rejects NaN
-        raise ValueError(f"overlap must be a number in [0, 1), got {overlap!r}.")
-    return float(overlap)
 
 
 def _as_tensor(signal: Any) -> tuple[Tensor, bool]:
@@ -255,9 +237,9 @@ def apply_overlap_add(
     min_size = getattr(model, "min_size", None)
     min_window = int(min_size[0]) if isinstance(min_size, tuple) and min_size else 1
     why = f", the smallest length {type(model).__name__} accepts (model.min_size)"
-    window = _check_int("window", window, min_window, why if min_window > 1 else "")
-    overlap = _check_overlap(overlap)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    window = check_int("window", window, min_window, why if min_window > 1 else "")
+    overlap = check_real("overlap", overlap, low=0.0, high=1.0, high_open=True)
+    batch_size = check_int("batch_size", batch_size, 1)
     if padding not in PADDING_MODES:
         raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
     if not isinstance(standardize, bool):
@@ -283,8 +265,8 @@ def apply_overlap_add(
     n_windows = 1 + math.ceil(max(length - window, 0) / hop)
     tail = _tail_padding(x, (n_windows - 1) * hop + window - length, padding, dtype)
 
-    modules = list(model.modules()) if isinstance(model, nn.Module) else []
-    training = [m.training for m in modules]
+    # The caller's model gets each submodule's own mode back, and its device.
+    evaluating = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
     moved_from = model_device if device is not None and model_device != run_device else None
     bar = None
     if progress:
@@ -292,11 +274,9 @@ def apply_overlap_add(
 
         bar = tqdm(total=n_windows, unit="window", desc="overlap-add")
     try:
-        if modules:
-            model.eval()
-        if moved_from is not None:
-            model.to(run_device)
-        with torch.no_grad():
+        with evaluating, torch.no_grad():
+            if moved_from is not None:
+                model.to(run_device)
             out = _overlap_add(
                 model, x, tail, window, hop, n_windows, batch_size, run_device, dtype,
                 standardize, bar,
@@ -304,8 +284,6 @@ def apply_overlap_add(
     finally:
         if moved_from is not None:
             model.to(moved_from)
-        for m, mode in zip(modules, training, strict=True):
-            m.training = mode
         if bar is not None:
             bar.close()
     if signal.ndim == 1 and out.shape[0] == 1:

@@ -28,6 +28,16 @@ def test_export_restores_training_mode(tmp_path: Path) -> None:
     assert net.training
 
 
+def test_export_keeps_each_submodules_own_mode(tmp_path: Path) -> None:
+    net = resnet.AE1d(2, [1, 1]).train()
+    frozen = next(m for m in net.modules() if m is not net and any(m.children()))
+    frozen.eval()  # e.g. a frozen part during fine-tuning
+    modes = {name: m.training for name, m in net.named_modules()}
+    assert True in modes.values() and False in modes.values()
+    export_torchscript(net, tmp_path / "a.pt")
+    assert {name: m.training for name, m in net.named_modules()} == modes
+
+
 def test_onnx_failure_leaves_nothing_behind(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     target = tmp_path / "net.onnx"

@@ -227,6 +227,18 @@ def test_eval_mode_and_training_state_restored() -> None:
     assert inner.training and spy.training and not inner[1].training
 
 
+def test_modes_restored_when_the_model_fails() -> None:
+    class Failing(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("model failed")
+
+    inner = nn.Sequential(nn.Identity(), Failing()).train()
+    inner[0].eval()
+    with pytest.raises(RuntimeError, match="model failed"):
+        apply_overlap_add(inner, signal(1, 100), window=32)
+    assert inner.training and not inner[0].training and inner[1].training
+
+
 def test_device_argument_moves_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy()
     moves: list[str] = []

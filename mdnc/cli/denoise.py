@@ -39,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mdnc._utils import resolve_device
     from mdnc.checkpoint import load_checkpoint
     from mdnc.data import (
         DataError,
@@ -48,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
         write_recording,
     )
     from mdnc.inference import apply_overlap_add
-    from mdnc.training import resolve_device
 
     from . import UsageError
 

@@ -1,30 +1,23 @@
-"""Argument checks shared by the data modules (TypeError for a wrong type, else ValueError)."""
+"""Argument checks of the data modules: the shared ones of :mod:`mdnc._utils`.
+
+``TypeError`` for a wrong type, ``ValueError`` for a value out of range; the message
+reads "NAME must be ..., got VALUE.".
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
+from .._utils import check_int, check_real
 
-
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an ``int`` if it is an integer (not ``bool``) of at least ``minimum``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(
-            f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})"
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+__all__ = ["check_db", "check_int"]
 
 
 def check_db(name: str, value: Any) -> float:
-    """Return ``value`` as a ``float`` if it is a finite real number (of decibels)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(
-            f"{name} must be a finite number of dB, got {value!r} ({type(value).__name__})"
-        )
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number of dB, got {value!r}")
-    return float(value)
+    """Return ``value`` as a ``float`` if it is a finite real number (of decibels).
+
+    Raises:
+        TypeError: not a real number (``bool`` included).
+        ValueError: NaN or infinite.
+    """
+    return check_real(name, value, what="a number of dB")

@@ -28,7 +28,6 @@ import csv
 import dataclasses
 import io
 import os
-import secrets
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._utils import atomic_path
 
 __all__ = [
     "DataError",
@@ -514,7 +515,7 @@ def find_recordings(paths: Iterable[str | os.PathLike[str]], recursive: bool = F
 
 
 # --------------------------------------------------------------------------------------------
-# Writers: each writes the complete file at a temporary path.
+# Writers: each writes the complete file at a temporary path (which exists, empty).
 
 
 def _stored_array(data: np.ndarray, like: Recording | None) -> np.ndarray:
@@ -531,19 +532,19 @@ def _stored_array(data: np.ndarray, like: Recording | None) -> np.ndarray:
 
 
 def _write_npy(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    with open(tmp, "xb") as handle:
+    with open(tmp, "wb") as handle:
         np.save(handle, _stored_array(data, like), allow_pickle=False)
 
 
 def _write_npz(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    with open(tmp, "xb") as handle:
+    with open(tmp, "wb") as handle:
         np.savez(handle, **{meta["key"] or "data": _stored_array(data, like)})
 
 
 def _write_hdf5(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
     import h5py
 
-    with h5py.File(tmp, "w-") as handle:
+    with h5py.File(tmp, "w") as handle:
         dataset = handle.create_dataset(meta["key"] or "data", data=_stored_array(data, like))
         if meta["sample_rate"] is not None:
             dataset.attrs["sample_rate"] = int(meta["sample_rate"])
@@ -558,7 +559,7 @@ def _write_csv(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[s
         csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(header)
     # 9 significant digits give back every float32 exactly.
     np.savetxt(buffer, data.T, fmt="%.9g", delimiter=separator)
-    with open(tmp, "x", encoding="utf-8", newline="") as handle:
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
         handle.write(buffer.getvalue())
 
 
@@ -568,7 +569,7 @@ def _write_audio(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict
     subtype = meta["subtype"]
     if subtype not in _FLOAT_SUBTYPES:
         data = np.clip(data, -1.0, 1.0)
-    with open(tmp, "xb") as handle:
+    with open(tmp, "wb") as handle:
         soundfile.write(
             handle,
             data.T,
@@ -626,16 +627,6 @@ def _write_metadata(
     return meta
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _temporary_path(path: Path) -> Path:
-    # Hidden and with a suffix find_recordings ignores, so a crash leaves nothing it would read.
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-
-
 def write_recording(
     path: str | os.PathLike[str],
     data: Any,
@@ -688,18 +679,14 @@ def write_recording(
         raise DataError(f"{path}: refusing to write an empty recording (shape {array.shape})")
     check_finite(array, path)
     meta = _write_metadata(path, fmt, array, like, sample_rate, key)
-    tmp = _temporary_path(path)
     try:
-        _WRITERS[fmt](tmp, array, like, meta)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException as error:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        if isinstance(error, DataError) or not isinstance(error, Exception):
-            raise  # KeyboardInterrupt and the like propagate as they are
+        # No suffix: the writers take a handle (h5py a name, of any suffix), and a hidden
+        # ".x.npy.<random>.tmp" is ignored by find_recordings, so a crash leaves no input.
+        with atomic_path(path) as tmp:
+            _WRITERS[fmt](tmp, array, like, meta)
+    except DataError:
+        raise
+    except Exception as error:  # KeyboardInterrupt and the like propagate as they are
         reason = _reason(error)
         raise DataError(f"{path}: cannot write {path.suffix} file ({reason})") from error
     return path

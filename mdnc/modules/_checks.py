@@ -2,13 +2,17 @@
 
 Each helper raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a
 value of the right type but out of range; the message names the argument, what was
-received and what is accepted.
+received and what is accepted. Integers and choices are checked by :mod:`mdnc._utils`
+(integers: Python or numpy ones, never ``bool``); the network-specific checks are here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from .._utils import check_choice as _check_choice
+from .._utils import check_int, is_int
 
 __all__ = [
     "check_order",
@@ -20,37 +24,21 @@ __all__ = [
 ]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_order(order: Any) -> int:
-    """Return ``order`` if it is 1, 2 or 3."""
-    if not _is_int(order) or order not in (1, 2, 3):
+    """Return ``order`` as an ``int`` if it is 1, 2 or 3."""
+    if not is_int(order) or order not in (1, 2, 3):
         raise ValueError(f"order must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
-    return order
+    return int(order)
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` if it is an ``int`` (not ``bool``) of at least ``minimum``."""
-    if not _is_int(value):
-        raise TypeError(
-            f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})."
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return value
+    """Return ``value`` as an ``int`` if it is an integer (not ``bool``) >= ``minimum``."""
+    return check_int(name, value, minimum)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     """Return ``value`` lower-cased if it is one of ``choices`` (case-insensitive)."""
-    valid = ", ".join(repr(c) for c in choices)
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {valid}, got {value!r} ({type(value).__name__}).")
-    folded = value.casefold()
-    if folded not in choices:
-        raise ValueError(f"{name} must be one of {valid} (case-insensitive), got {value!r}.")
-    return folded
+    return _check_choice(name, value, choices, casefold=True)
 
 
 def check_layers(layers: Any, minimum_stages: int = 2) -> list[int]:
@@ -67,17 +55,17 @@ def check_layers(layers: Any, minimum_stages: int = 2) -> list[int]:
             f"got {layers!r}."
         )
     for i, n in enumerate(layers):
-        if not _is_int(n) or n < 1:
+        if not is_int(n) or n < 1:
             raise ValueError(
                 f"layers must hold ints >= 1 (blocks per stage), got layers[{i}] = {n!r} "
                 f"in {layers!r}."
             )
-    return layers
+    return [int(n) for n in layers]
 
 
 def check_per_axis(name: str, value: Any, order: int, minimum: int = 1) -> tuple[int, ...]:
     """Return ``value`` as a tuple of ``order`` ints >= ``minimum`` (an int is repeated)."""
-    if _is_int(value):
+    if is_int(value):
         values: tuple[Any, ...] = (value,) * order
     elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         values = tuple(value)
@@ -92,9 +80,9 @@ def check_per_axis(name: str, value: Any, order: int, minimum: int = 1) -> tuple
             f"({type(value).__name__})."
         )
     for v in values:
-        if not _is_int(v) or v < minimum:
+        if not is_int(v) or v < minimum:
             raise ValueError(f"{name} must hold ints >= {minimum}, got {value!r}.")
-    return values
+    return tuple(int(v) for v in values)
 
 
 def check_kernel(kernel_size: Any, order: int) -> tuple[int, ...]:

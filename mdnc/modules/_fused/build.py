@@ -16,11 +16,12 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+from ..._utils import atomic_path
 
 __all__ = ["SOURCE", "cache_dir", "library_path", "build", "main"]
 
@@ -112,10 +113,8 @@ def build(force: bool = False) -> Path:
             pass
         if target.exists() and not force:
             return target
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-        os.close(fd)
-        try:
-            command = _command(Path(tmp))
+        with atomic_path(target, ".so") as tmp:
+            command = _command(tmp)
             try:
                 done = subprocess.run(command, capture_output=True, text=True)
             except OSError as exc:
@@ -126,10 +125,6 @@ def build(force: bool = False) -> Path:
                     + done.stderr[-4000:]
                 )
             os.chmod(tmp, 0o755)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     return target
 
 
