@@ -18,7 +18,7 @@ def test_auto_epochs(steps: int, epochs: int) -> None:
 
 def test_default_schedule_is_resolved_and_stored(tmp_path, monkeypatch) -> None:
     seen = []
-    monkeypatch.setattr("mdnc.training.auto_epochs", lambda steps: seen.append(steps) or 2)
+    monkeypatch.setattr("mdnc.training.trainer.auto_epochs", lambda steps: seen.append(steps) or 2)
     config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4, snr_db=5.0)
     assert config.epochs is None
     metrics = train(config, make_synthetic(3, 600, seed=1), tmp_path / "run", progress=False)
@@ -40,12 +40,12 @@ def test_split_is_reproducible_and_disjoint() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"arch": "ResNet"}, r"arch must be 'UNet1d' or 'AE1d', got 'ResNet'"),
+        ({"arch": "ResNet"}, r"arch must be one of 'UNet1d', 'AE1d', got 'ResNet'"),
         ({"window": 0}, r"window must be an int >= 1, got 0"),
         ({"epochs": 0}, r"epochs must be an int >= 1, got 0"),
-        ({"val_fraction": 1.0}, r"val_fraction must be in \[0, 1\), got 1.0"),
-        ({"lr": -1.0}, r"lr must be a positive number, got -1.0"),
-        ({"hop": 0}, r"hop must be an int >= 1 or None, got 0"),
+        ({"val_fraction": 1.0}, r"val_fraction must be a number in \[0, 1\), got 1.0"),
+        ({"lr": -1.0}, r"lr must be a number > 0, got -1.0"),
+        ({"hop": 0}, r"hop must be an int >= 1, got 0"),
     ],
 )
 def test_bad_config(kwargs: dict, pattern: str) -> None:

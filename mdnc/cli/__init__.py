@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; this module only wires them together and turns expected failures
-(bad data, bad checkpoints, bad arguments) into one-line errors with exit code 2.
+(bad data, bad checkpoints, bad options, bad arguments) into one-line errors with exit
+code 2. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from mdnc.checkpoint import CheckpointError
     from mdnc.data import DataError
+    from mdnc.training.config import ConfigError
 
-    return (DataError, CheckpointError, UsageError, FileNotFoundError)
+    return (DataError, CheckpointError, ConfigError, UsageError, FileNotFoundError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,12 +1,21 @@
-"""``mdnc train``: train a denoising or reconstruction auto-encoder on recordings."""
+"""``mdnc train``: train a denoising or reconstruction auto-encoder on recordings.
+
+The options are generated from :class:`mdnc.training.DataConfig` and
+:class:`mdnc.training.TrainConfig` (documented there, once). ``--config FILE.toml``
+reads options from a file; options on the command line override it. Every run folder
+keeps its resolved options as ``config.toml``, so ``--config RUN/config.toml`` repeats
+a run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from ._models import add_command
+from ._options import add_dataclass_options, flag, given
 
 HELP = "train an auto-encoder (UNet1d by default) on recordings or built-in synthetic signals"
 EXAMPLES = """\
@@ -16,197 +25,140 @@ examples:
   mdnc train clean/*.npy --noisy noisy/*.npy --out runs/paired
   mdnc train data.h5 --key ecg --snr-db 0 --epochs 60 --device cuda --amp --out runs/gpu
   mdnc train --resume runs/ecg                      # continue after a crash or a kill
+  mdnc train --config runs/ecg/config.toml --out runs/ecg2         # repeat a run
+  mdnc train --config runs/ecg/config.toml --lr 1e-3 --out runs/b  # ... with one change
+  mdnc train new/ --snr-db 5 --init-from runs/ecg --out runs/tuned # fine-tune a run
   torchrun --nproc_per_node=2 -m mdnc train recordings/ --snr-db 5 --out runs/ddp
 
 Recordings are (channels, samples) arrays of any length (.npy, .npz, .h5/.hdf5, .csv with
 columns = channels, .wav, .flac); they are cut into windows. The run folder receives
 model.safetensors + config.json (load with mdnc.load), optimizer.pt (for --resume),
-metrics.json, loss.png and examples.png.
+config.toml (the resolved options), metrics.json, loss.png and examples.png.
 """
 
-SYNTHETIC = {"recordings": 100, "length": 2000, "channels": 1, "snr_db": 5.0}
+#: SNR of the noise added to the built-in synthetic data when none is given.
+SYNTHETIC_SNR_DB = 5.0
+#: Options that may be changed when resuming a run (the rest is the run's own).
+RESUMABLE = ("epochs", "device", "workers")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from mdnc.training import TrainConfig
+    from mdnc.training import DataConfig, TrainConfig
 
-    d = TrainConfig()
     parser = add_command(subparsers, "train", HELP, EXAMPLES)
-    parser.add_argument(
-        "data",
-        nargs="*",
-        metavar="DATA",
-        help="files or folders of recordings (none: the built-in synthetic data set)",
+    group = parser.add_argument_group("run")
+    group.add_argument("--out", metavar="RUN_DIR", help="the run folder (required unless --resume)")
+    group.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    group.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="read options from a TOML file with [data] and [train] tables (a run's "
+        "config.toml); options given here override it",
     )
-    parser.add_argument(
-        "--out", metavar="RUN_DIR", help="the run folder (required unless --resume)"
-    )
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    data = parser.add_argument_group("data")
-    data.add_argument("--key", help="array/dataset name inside .npz/.h5 files")
-    data.add_argument(
-        "--noisy",
-        nargs="+",
-        metavar="FILE",
-        help="paired noisy recordings (inputs), one per DATA recording, in the same order",
-    )
-    data.add_argument(
-        "--snr-db",
-        type=float,
-        help="add gaussian noise at this SNR to the clean "
-        f"recordings (default: none; {SYNTHETIC['snr_db']} for the synthetic data)",
-    )
-    data.add_argument(
-        "--window", type=int, default=d.window, help=f"samples per window ({d.window})"
-    )
-    data.add_argument("--hop", type=int, help="samples between windows (window/2)")
-    data.add_argument(
-        "--val-fraction",
-        type=float,
-        default=d.val_fraction,
-        help=f"fraction of recordings held out ({d.val_fraction})",
-    )
-    data.add_argument(
-        "--no-standardize",
-        action="store_true",
-        help="do not standardise each window by its own mean and std",
-    )
-    data.add_argument(
-        "--synthetic",
-        type=int,
-        nargs=2,
-        metavar=("N", "LENGTH"),
-        default=[SYNTHETIC["recordings"], SYNTHETIC["length"]],
-        help="size of the synthetic data set (100 2000)",
-    )
-    data.add_argument("--channels", type=int, default=1, help="channels of the synthetic data (1)")
-    model = parser.add_argument_group("model")
-    model.add_argument("--arch", choices=("UNet1d", "AE1d"), default=d.arch, help=f"({d.arch})")
-    model.add_argument(
-        "--channel", type=int, default=d.channel, help=f"first-stage width ({d.channel})"
-    )
-    model.add_argument(
-        "--layers",
-        type=int,
-        nargs="+",
-        default=d.layers,
-        metavar="N",
-        help=f"blocks per stage ({' '.join(map(str, d.layers))})",
-    )
-    model.add_argument("--block", choices=("bottleneck", "plain"), default=d.block)
-    model.add_argument("--kernel-size", type=int, default=d.kernel_size)
-    fit = parser.add_argument_group("optimisation")
-    fit.add_argument(
-        "--epochs",
-        type=int,
-        help="passes over the data (default: about 4000 steps, 10 to 60 epochs); with --resume: "
-        "extend the schedule to this",
-    )
-    fit.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help=f"global batch ({d.batch_size})"
-    )
-    fit.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate ({d.lr})")
-    fit.add_argument("--seed", type=int, default=d.seed)
-    fit.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N (auto)")
-    fit.add_argument("--amp", action="store_true", help="bfloat16 mixed precision on GPU")
-    fit.add_argument("--workers", type=int, default=d.workers, help="DataLoader workers (0)")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    group.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    groups = add_dataclass_options(parser, DataConfig)
+    add_dataclass_options(parser, TrainConfig, groups)
     parser.set_defaults(run=run)
 
 
-def _load_data(spec: dict[str, Any]) -> tuple[list, list | None, list[str]]:
-    """The clean and noisy arrays described by ``spec`` (paths or synthetic parameters)."""
+def _load_data(source: Any, seed: int) -> tuple[list, list | None, list[str]]:
+    """The clean and noisy arrays that ``source`` (a DataConfig) describes."""
     from mdnc.data import check_channels, make_synthetic, read_recordings
 
-    if not spec["paths"]:
-        n, length = spec["synthetic"]
-        clean = make_synthetic(n, length, channels=spec["channels"], seed=spec["seed"])
+    if not source.paths:
+        n, length = source.synthetic
+        clean = make_synthetic(n, length, channels=source.channels, seed=seed)
         return clean, None, [f"synthetic {i}" for i in range(n)]
-    recordings = read_recordings(spec["paths"], key=spec["key"])
+    recordings = read_recordings(source.paths, key=source.key)
     clean = [r.data for r in recordings]
     names = [str(r.path) for r in recordings]
     noisy = None
-    if spec["noisy"]:
-        noisy_recs = read_recordings(spec["noisy"], key=spec["key"])
+    if source.noisy:
+        noisy_recs = read_recordings(source.noisy, key=source.key)
         check_channels(noisy_recs, expected=recordings[0].channels, source=str(recordings[0].path))
         noisy = [r.data for r in noisy_recs]
     return clean, noisy, names
 
 
-def run(args: argparse.Namespace) -> int:
-    from mdnc.checkpoint import read_config
-    from mdnc.training import TrainConfig, train
+def _checked_file(cls: type, file: dict[str, Any], cli: dict[str, Any], path: str) -> None:
+    """Check the file's options that the command line does not override, naming the file."""
+    from mdnc.training import ConfigError
+
+    try:
+        cls(**{k: v for k, v in file.items() if k not in cli})
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
+    """The options of a new run: the file's, overridden by the command line's."""
+    from mdnc.training import DataConfig, TrainConfig, read_toml
 
     from . import UsageError
 
-    if args.resume:
-        out = Path(args.resume)
-        saved = read_config(out).get("extra", {})
-        if "train" not in saved or "data" not in saved:
-            raise UsageError(
-                f"{out}: not a run folder of `mdnc train` (no training options saved)."
-            )
-        options = dict(saved["train"])
-        if args.epochs is not None:
-            options["epochs"] = args.epochs
-        config, spec = TrainConfig(**options), saved["data"]
-    else:
-        if not args.out:
-            raise UsageError("--out RUN_DIR is required (or --resume RUN_DIR).")
-        out = Path(args.out)
-        if (out / "config.json").exists():
-            raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
-        if args.noisy and args.snr_db is not None:
-            raise UsageError("give either --noisy (paired recordings) or --snr-db, not both.")
-        if args.noisy and not args.data:
-            raise UsageError("--noisy needs the clean recordings as DATA.")
-        snr = args.snr_db if (args.snr_db is not None or args.data) else SYNTHETIC["snr_db"]
-        try:
-            config = TrainConfig(
-                arch=args.arch,
-                channel=args.channel,
-                layers=args.layers,
-                block=args.block,
-                kernel_size=args.kernel_size,
-                window=args.window,
-                hop=args.hop,
-                batch_size=args.batch_size,
-                epochs=TrainConfig().epochs if args.epochs is None else args.epochs,
-                lr=args.lr,
-                snr_db=snr,
-                val_fraction=args.val_fraction,
-                seed=args.seed,
-                device=args.device,
-                amp=args.amp,
-                standardize=not args.no_standardize,
-                workers=args.workers,
-            )
-        except ValueError as err:
-            raise UsageError(str(err)) from err
-        spec = {
-            "paths": [str(Path(p).resolve()) for p in args.data],
-            "noisy": [str(Path(p).resolve()) for p in args.noisy or []],
-            "key": args.key,
-            "synthetic": args.synthetic,
-            "channels": args.channels,
-            "seed": args.seed,
-        }
-    clean, noisy, names = _load_data(spec)
-    try:
-        metrics = train(
-            config,
-            clean,
-            out,
-            noisy=noisy,
-            names=names,
-            resume=bool(args.resume),
-            progress=not args.quiet,
-            extra={"data": spec},
+    if not args.out:
+        raise UsageError("--out RUN_DIR is required (or --resume RUN_DIR).")
+    out = Path(args.out)
+    if (out / "config.json").exists():
+        raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
+    file = read_toml(args.config) if args.config else {"data": {}, "train": {}}
+    data_cli, train_cli = given(args, DataConfig), given(args, TrainConfig)
+    if args.config:
+        _checked_file(DataConfig, file["data"], data_cli, args.config)
+        _checked_file(TrainConfig, file["train"], train_cli, args.config)
+    source = DataConfig(**{**file["data"], **data_cli}).resolved()
+    options = {**file["train"], **train_cli}
+    if not source.paths and options.get("objective", "supervised") == "supervised":
+        options.setdefault("snr_db", SYNTHETIC_SNR_DB)
+    if options.get("init_from"):
+        options["init_from"] = str(Path(options["init_from"]).resolve())
+    return source, TrainConfig(**options), out
+
+
+def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
+    """The saved options of the run in ``--resume`` (``--epochs`` etc. may change)."""
+    from mdnc.checkpoint import read_config
+    from mdnc.training import DataConfig, TrainConfig
+
+    from . import UsageError
+
+    out = Path(args.resume)
+    other = [
+        "DATA" if k == "paths" else flag(k)
+        for k in {**given(args, DataConfig), **given(args, TrainConfig)}
+    ]
+    other += ["--out"] * bool(args.out) + ["--config"] * bool(args.config)
+    other = [o for o in other if o[2:].replace("-", "_") not in RESUMABLE]
+    if other:
+        raise UsageError(
+            f"--resume continues {out} with its saved options; only "
+            f"{', '.join(map(flag, RESUMABLE))} may be given with it, not {', '.join(other)}."
         )
-    except ValueError as err:
-        if type(err) is ValueError:
-            raise UsageError(str(err)) from err
-        raise
+    saved = read_config(out).get("extra", {})
+    if "train" not in saved or "data" not in saved:
+        raise UsageError(f"{out}: not a run folder of `mdnc train` (no training options saved).")
+    fields = {f.name for f in dataclasses.fields(DataConfig)}
+    source = DataConfig(**{k: v for k, v in saved["data"].items() if k in fields})
+    config = TrainConfig(**{**saved["train"], **given(args, TrainConfig)})
+    return source, config, out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``mdnc train`` with parsed arguments; return the exit code."""
+    from mdnc.training import train
+
+    source, config, out = _resumed_run(args) if args.resume else _new_run(args)
+    clean, noisy, names = _load_data(source, config.seed)
+    metrics = train(
+        config,
+        clean,
+        out,
+        noisy=noisy,
+        names=names,
+        resume=bool(args.resume),
+        progress=not args.quiet,
+        source=source,
+    )
     if metrics and not args.quiet:
         print(f"report: {out / 'metrics.json'}, {out / 'loss.png'}, {out / 'examples.png'}")
     return 0

@@ -5,7 +5,8 @@
   :class:`DataError` for every bad file, its message starting with the file name.
 * :mod:`mdnc.data.synthetic`: the built-in synthetic data set (sinusoids, chirps, steps,
   spike trains, AR processes), deterministic given a seed.
-* :mod:`mdnc.data.noise`: gaussian noise at a given SNR and the SNR of an estimate.
+* :mod:`mdnc.data.noise`: noise models by name (gaussian, ...) added at a given SNR, and
+  the SNR of an estimate.
 * :mod:`mdnc.data.windows`: the training-window ``Dataset`` and per-window standardisation.
 
 Importing this package loads numpy and torch only; h5py and soundfile are imported when a
@@ -28,7 +29,17 @@ from .io import (
     read_recordings,
     write_recording,
 )
-from .noise import SNR_LIMIT_DB, add_gaussian_noise, noise_std, snr_db
+from .noise import (
+    SNR_LIMIT_DB,
+    GaussianNoise,
+    NoiseModel,
+    add_gaussian_noise,
+    get_noise_model,
+    list_noise_models,
+    noise_std,
+    register_noise,
+    snr_db,
+)
 from .synthetic import FAMILIES, make_synthetic, synthetic_signal
 from .windows import WindowDataset, WindowStats, destandardize, standardize, window_starts
 
@@ -43,7 +54,12 @@ __all__ = [
     "read_recordings",
     "write_recording",
     "SNR_LIMIT_DB",
+    "GaussianNoise",
+    "NoiseModel",
     "add_gaussian_noise",
+    "get_noise_model",
+    "list_noise_models",
+    "register_noise",
     "noise_std",
     "snr_db",
     "FAMILIES",

@@ -1,20 +1,43 @@
-"""Additive gaussian noise at a given signal-to-noise ratio, and the SNR of an estimate.
+"""Noise models that add noise at a given signal-to-noise ratio, and the SNR of an estimate.
 
-Both use the same definition, so that noise added at ``X`` dB measures ``X`` dB:
-signal power is the mean square of the samples (offsets included) and
+A noise model is a small :class:`NoiseModel` subclass registered by name with
+:func:`register_noise`: it draws noise of unit expected power per channel
+(:meth:`NoiseModel.sample`), and :meth:`NoiseModel.add` scales it to the SNR. Training
+and the command line choose one with :func:`get_noise_model`; :func:`list_noise_models`
+lists them. ``"gaussian"`` (white gaussian noise) is the default.
+
+Adding noise and measuring it use the same definition, so that noise added at ``X`` dB
+measures ``X`` dB: signal power is the mean square of the samples (offsets included) and
 
     SNR = 10 log10(sum(clean ** 2) / sum((clean - estimate) ** 2))  [dB].
+
+Example:
+    >>> model = get_noise_model("gaussian")
+    >>> clean = np.sin(np.linspace(0, 100, 10_000))[None]
+    >>> round(snr_db(clean, model.add(clean, 10.0, rng=0)))
+    10
 """
 
 from __future__ import annotations
 
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ._checks import check_db
 
-__all__ = ["SNR_LIMIT_DB", "add_gaussian_noise", "noise_std", "snr_db"]
+__all__ = [
+    "SNR_LIMIT_DB",
+    "GaussianNoise",
+    "NoiseModel",
+    "add_gaussian_noise",
+    "get_noise_model",
+    "list_noise_models",
+    "noise_std",
+    "register_noise",
+    "snr_db",
+]
 
 #: The largest |SNR| :func:`snr_db` reports, in dB (an exact estimate would be +inf).
 SNR_LIMIT_DB = 200.0
@@ -39,6 +62,122 @@ def noise_std(power: np.ndarray | float, snr_db: float) -> np.ndarray:
     return np.sqrt(np.asarray(power, dtype=np.float64) / 10.0 ** (snr_db / 10.0))
 
 
+class NoiseModel(ABC):
+    """A kind of additive noise, drawn at unit power and scaled to a signal-to-noise ratio.
+
+    Subclasses set :attr:`name`, implement :meth:`sample` and are registered with
+    :func:`register_noise`; constructor keyword arguments are the model's parameters.
+    """
+
+    #: The name the model is chosen by (``--noise NAME`` on the command line).
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Noise of the given shape (last axis: samples), of unit expected power per channel.
+
+        Args:
+            shape: the shape of the signal, ``(..., samples)``.
+            rng: the generator of every random draw.
+
+        Returns:
+            A float32 (or float64) array of that shape.
+        """
+
+    def add(
+        self,
+        x: np.ndarray,
+        snr_db: float,
+        rng: np.random.Generator | int | None = None,
+        power: np.ndarray | float | None = None,
+    ) -> np.ndarray:
+        """Return ``x`` plus this noise at ``snr_db`` dB, each channel on its own.
+
+        The noise of each channel (last axis = samples) is scaled to the channel's
+        mean-square power divided by ``10 ** (snr_db / 10)``, so the SNR of the result, as
+        measured by :func:`snr_db`, is ``snr_db`` in expectation. A channel that is all
+        zeros gets no noise (its SNR is undefined), so the result is always finite.
+
+        Args:
+            x: float array of shape ``(..., samples)``, e.g. ``(channels, samples)``.
+            snr_db: the signal-to-noise ratio in dB (any real number).
+            rng: a numpy ``Generator``, a seed, or ``None`` for fresh entropy.
+            power: the signal power to reference instead of measuring it on ``x``,
+                broadcastable to ``x.shape[:-1] + (1,)``; e.g. a whole recording's power
+                when ``x`` is a window of it, so that the noise level does not depend on
+                the window.
+
+        Returns:
+            A new array of the same shape and dtype (float32 for integer input).
+
+        Raises:
+            TypeError, ValueError: ``snr_db`` is not a finite number.
+        """
+        snr_db = check_db("snr_db", snr_db)
+        x = _numpy(x)
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
+        if power is None:
+            power = np.mean(np.square(x, dtype=np.float64), axis=-1, keepdims=True)
+        std = noise_std(power, snr_db)
+        noise = self.sample(tuple(x.shape), np.random.default_rng(rng)) * std
+        return (x + noise).astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+_NOISE_MODELS: dict[str, type[NoiseModel]] = {}
+
+
+def register_noise(cls: type[NoiseModel]) -> type[NoiseModel]:
+    """Class decorator: make a :class:`NoiseModel` subclass available by its ``name``.
+
+    Raises:
+        ValueError: the class has no name, or the name is taken.
+    """
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a class attribute 'name' to be registered.")
+    if cls.name in _NOISE_MODELS:
+        raise ValueError(f"a noise model named {cls.name!r} is already registered.")
+    _NOISE_MODELS[cls.name] = cls
+    return cls
+
+
+def list_noise_models() -> list[str]:
+    """The names of the registered noise models, in registration order."""
+    return list(_NOISE_MODELS)
+
+
+def get_noise_model(name: str, **params: Any) -> NoiseModel:
+    """The noise model registered as ``name``, built with ``params``.
+
+    Raises:
+        ValueError: no model of that name (the message lists the valid names), or the
+            parameters do not fit it.
+    """
+    cls = _NOISE_MODELS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(
+            f"unknown noise model {name!r}; valid noise models: {', '.join(_NOISE_MODELS)}."
+        )
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise ValueError(f"noise model {name!r}: {err}.") from None
+
+
+@register_noise
+class GaussianNoise(NoiseModel):
+    """White gaussian noise: independent samples of a normal distribution."""
+
+    name = "gaussian"
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Standard normal float32 samples (unit power)."""
+        return rng.standard_normal(shape, dtype=np.float32)
+
+
 def add_gaussian_noise(
     x: np.ndarray,
     snr_db: float,
@@ -47,10 +186,9 @@ def add_gaussian_noise(
 ) -> np.ndarray:
     """Return ``x`` plus white gaussian noise at ``snr_db`` dB, each channel on its own.
 
-    The noise variance of each channel (last axis = samples) is its mean-square power
-    divided by ``10 ** (snr_db / 10)``, so the SNR of the result, as measured by
-    :func:`snr_db`, is ``snr_db`` in expectation. A channel that is all zeros gets no noise
-    (its SNR is undefined), so the result is always finite.
+    The same as ``GaussianNoise().add(x, snr_db, rng, power)`` (see :meth:`NoiseModel.add`):
+    the noise variance of each channel is its mean-square power divided by
+    ``10 ** (snr_db / 10)``; an all-zero channel gets no noise.
 
     Args:
         x: float array of shape ``(..., samples)``, e.g. ``(channels, samples)``.
@@ -72,15 +210,7 @@ def add_gaussian_noise(
         >>> round(snr_db(clean, noisy))
         10
     """
-    snr_db = check_db("snr_db", snr_db)
-    x = _numpy(x)
-    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
-    if power is None:
-        power = np.mean(np.square(x, dtype=np.float64), axis=-1, keepdims=True)
-    std = noise_std(power, snr_db)
-    generator = np.random.default_rng(rng)
-    noise = generator.standard_normal(x.shape, dtype=np.float32) * std
-    return (x + noise).astype(dtype, copy=False)
+    return GaussianNoise().add(x, snr_db, rng, power)
 
 
 def snr_db(

@@ -4,8 +4,9 @@
 of ``(channels, samples)`` recordings. Each item is an ``(input, target)`` pair of float32
 tensors of shape ``(channels, window)``:
 
-* ``snr_db=X``: the target is the clean window and the input the same window plus white
-  gaussian noise at ``X`` dB SNR, drawn afresh at every fetch (a denoising auto-encoder);
+* ``snr_db=X``: the target is the clean window and the input the same window plus noise
+  at ``X`` dB SNR (white gaussian by default, any :class:`~mdnc.data.noise.NoiseModel`
+  with ``noise=``), drawn afresh at every fetch (a denoising auto-encoder);
 * ``noisy=[...]``: the input is the same window cut from a paired noisy recording;
 * neither: input and target are the clean window (a reconstruction auto-encoder).
 
@@ -29,7 +30,7 @@ from torch.utils.data import Dataset
 
 from ._checks import check_db, check_int
 from .io import DataError, Recording, check_finite
-from .noise import add_gaussian_noise
+from .noise import NoiseModel, get_noise_model
 
 __all__ = ["WindowStats", "standardize", "destandardize", "window_starts", "WindowDataset"]
 
@@ -182,7 +183,9 @@ class WindowDataset(Dataset):
             same channel count.
         window: samples per window.
         hop: samples between window starts on the grid; default ``window`` (no overlap).
-        snr_db: add white gaussian noise at this SNR (dB) to make the input.
+        snr_db: add noise at this SNR (dB) to make the input.
+        noise: the noise added with ``snr_db``: a :class:`~mdnc.data.noise.NoiseModel` or
+            the name of a registered one (default ``"gaussian"``).
         noisy: paired noisy recordings, one per clean recording, of the same shape.
         random_offsets: draw the window offsets at random at every fetch.
         standardize: standardise the input window (zero mean, unit standard deviation per
@@ -218,6 +221,7 @@ class WindowDataset(Dataset):
         hop: int | None = None,
         *,
         snr_db: float | None = None,
+        noise: NoiseModel | str = "gaussian",
         noisy: Sequence[Any] | None = None,
         random_offsets: bool = False,
         standardize: bool = False,
@@ -233,6 +237,12 @@ class WindowDataset(Dataset):
         if snr_db is not None and noisy is not None:
             raise ValueError(
                 "give either snr_db (synthetic noise) or noisy (paired recordings), not both"
+            )
+        if isinstance(noise, str):
+            noise = get_noise_model(noise)
+        if not isinstance(noise, NoiseModel):
+            raise TypeError(
+                f"noise must be a NoiseModel or the name of one, got {type(noise).__name__}"
             )
         if snr_reference not in ("recording", "window"):
             raise ValueError(
@@ -275,6 +285,7 @@ class WindowDataset(Dataset):
                 self.noisy.append(array)
 
         self.snr_db = None if snr_db is None else float(snr_db)
+        self.noise = noise
         self.snr_reference = snr_reference
         self.random_offsets = bool(random_offsets)
         self.standardize = bool(standardize)
@@ -360,7 +371,7 @@ class WindowDataset(Dataset):
             source = self.noisy[recording][:, start:stop]
         elif self.snr_db is not None:
             power = self._powers[recording] if self.snr_reference == "recording" else None
-            source = add_gaussian_noise(target, self.snr_db, rng, power=power)
+            source = self.noise.add(target, self.snr_db, rng, power=power)
         else:
             source = target
         if self.standardize:

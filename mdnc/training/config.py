@@ -1,0 +1,393 @@
+"""The options of a training run, each documented once: here, in its field's metadata.
+
+Two dataclasses hold them: :class:`TrainConfig` (the network, the windows, the objective
+and the optimisation: what :func:`mdnc.training.train` needs) and :class:`DataConfig`
+(where the recordings come from, for the command line and configuration files). The
+command line (``mdnc train --help``), the docstrings' ``Attributes`` sections and the
+TOML files all read the field metadata made by :func:`option`.
+
+A run folder keeps its fully resolved options as ``config.toml`` (tables ``[data]`` and
+``[train]``), and ``mdnc train --config FILE.toml`` reads such a file back, so that a run
+can be repeated; :func:`read_toml` and :func:`write_toml` do that.
+
+Example:
+    >>> config = TrainConfig(window=1024, snr_db=5.0)
+    >>> TrainConfig(window=0)
+    Traceback (most recent call last):
+    ...
+    mdnc.training.config.ConfigError: window must be an int >= 1, got 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mdnc._utils import check_choice, check_int, check_real
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "TrainConfig",
+    "option",
+    "option_help",
+    "read_toml",
+    "signal_networks",
+    "write_toml",
+]
+
+
+class ConfigError(ValueError):
+    """An option of a training run is invalid; the message names the option (or file)."""
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    group: str,
+    default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
+    **cli: Any,
+) -> Any:
+    """A dataclass field with its documentation and command-line settings.
+
+    Args:
+        default: the default value.
+        help: the one place the option is documented (docstring, ``--help``, TOML).
+        group: the heading it is listed under in ``--help``.
+        default_factory: for mutable defaults, as in ``dataclasses.field``.
+        **cli: command-line settings: ``metavar``, ``nargs``, ``choices`` (a sequence or a
+            callable returning one), ``flag`` (another option name), ``positional``.
+    """
+    metadata = {"help": help, "group": group, "cli": cli}
+    if default_factory is not dataclasses.MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def signal_networks() -> list[str]:
+    """Network classes that map ``(batch, channels, samples)`` to the same shape (1-D)."""
+    from mdnc.registry import list_models
+
+    return [
+        name
+        for family in ("unet", "ae")
+        for name in list_models(kind="network", family=family, order=1)
+    ]
+
+
+def _objectives() -> list[str]:
+    from .objectives import list_objectives
+
+    return list_objectives()
+
+
+def _noise_models() -> list[str]:
+    from mdnc.data.noise import list_noise_models
+
+    return list_noise_models()
+
+
+def _checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run an argument check; its TypeError or ValueError becomes a :class:`ConfigError`."""
+    try:
+        return check(*args, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from None
+
+
+def _document(cls: type) -> type:
+    """Append an ``Attributes:`` section, made from the fields' help, to the docstring."""
+    lines = ["", "Attributes:"]
+    for f in dataclasses.fields(cls):
+        lines.append(f"    {f.name}: {f.metadata['help']}")
+    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join(lines) + "\n"
+    return cls
+
+
+@_document
+@dataclass
+class TrainConfig:
+    """Options of a training run (JSON- and TOML-serialisable; stored with the checkpoint).
+
+    Every check runs when the object is made: a bad value raises :class:`ConfigError`
+    naming the option.
+    """
+
+    arch: str = option(
+        "UNet1d", group="model", choices=signal_networks, metavar="CLASS",
+        help="network class (a 1-D network of mdnc.modules.resnet whose output has the "
+        "input's shape: UNet1d or AE1d).",
+    )
+    channel: int = option(16, group="model", help="width (channels) of the first stage.")
+    layers: list[int] = option(
+        group="model", default_factory=lambda: [2, 2, 2, 2], nargs="+", metavar="N",
+        help="residual blocks per stage, e.g. 2 2 2 2.",
+    )
+    block: str = option(
+        "bottleneck", group="model", choices=("bottleneck", "plain"),
+        help="residual block: bottleneck (1, k, 1 convolutions) or plain (k, k).",
+    )
+    kernel_size: int = option(3, group="model", help="odd kernel size of the blocks.")
+    window: int = option(512, group="data", help="samples per training window.")
+    hop: int | None = option(
+        None, group="data", help="samples between window starts (default: window // 2)."
+    )
+    val_fraction: float = option(
+        0.2, group="data",
+        help="fraction of the recordings held out for validation (at least one when there "
+        "are several; the tail of the recording when there is one).",
+    )
+    standardize: bool = option(
+        True, group="data",
+        help="standardise every window by its own mean and std (the output is mapped back "
+        "with the input's statistics).",
+    )
+    objective: str = option(
+        "supervised", group="objective", choices=_objectives,
+        help="how windows become (input, target) pairs and a loss: supervised (noise added "
+        "to clean recordings, or paired noisy recordings; none: reconstruction).",
+    )
+    noise: str = option(
+        "gaussian", group="objective", choices=_noise_models,
+        help="noise model added to clean recordings at snr_db.",
+    )
+    snr_db: float | None = option(
+        None, group="objective", metavar="DB",
+        help="SNR in dB of the noise added to clean recordings (default: none: paired noisy "
+        "recordings, or a reconstruction auto-encoder; 5 for the synthetic data).",
+    )
+    batch_size: int = option(
+        16, group="optimisation",
+        help="windows per optimizer step (the global batch under torchrun).",
+    )
+    epochs: int | None = option(
+        None, group="optimisation",
+        help="passes over the training windows (default: about 4000 optimizer steps, 10 to "
+        "60 epochs); with --resume: extend the schedule to this.",
+    )
+    lr: float = option(
+        2e-3, group="optimisation", help="peak learning rate of Adam (cosine decay to 5%)."
+    )
+    seed: int = option(
+        0, group="optimisation", help="seed of the split, the noise and the initialisation."
+    )
+    device: str = option("auto", group="optimisation", help="auto, cpu, cuda or cuda:N.")
+    amp: bool = option(False, group="optimisation", help="bfloat16 autocast on GPU.")
+    workers: int = option(0, group="optimisation", help="DataLoader worker processes.")
+    init_from: str | None = option(
+        None, group="optimisation", metavar="RUN_DIR",
+        help="start from the weights of another run (fine-tuning); its network must be the "
+        "one these options describe.",
+    )
+    examples: int = option(
+        4, group="report", help="number of held-out windows shown in examples.png."
+    )
+
+    def __post_init__(self) -> None:
+        self.arch = _checked(check_choice, "arch", self.arch, signal_networks())
+        self.block = _checked(check_choice, "block", self.block, ("bottleneck", "plain"))
+        self.objective = _checked(check_choice, "objective", self.objective, _objectives())
+        self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
+        for name in ("channel", "kernel_size", "window", "batch_size"):
+            setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
+        for name in ("hop", "epochs"):
+            if getattr(self, name) is not None:
+                setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
+        self.seed = _checked(check_int, "seed", self.seed, 0)
+        self.workers = _checked(check_int, "workers", self.workers, 0)
+        self.examples = _checked(check_int, "examples", self.examples, 0)
+        self.layers = _check_layers(self.layers)
+        self.val_fraction = _checked(
+            check_real, "val_fraction", self.val_fraction, low=0.0, high=1.0, high_open=True
+        )
+        self.lr = _checked(check_real, "lr", self.lr, low=0.0, low_open=True, what="a number")
+        if self.snr_db is not None:
+            self.snr_db = _checked(check_real, "snr_db", self.snr_db, what="a number of dB")
+        for name in ("standardize", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
+        for name in ("device", "init_from"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{name} must be a string, got {value!r}.")
+
+    def model_config(self, channels: int) -> dict[str, Any]:
+        """The checkpoint recipe of the network for recordings of ``channels`` channels."""
+        from mdnc.checkpoint import model_config
+
+        return model_config(
+            self.arch,
+            channel=self.channel,
+            layers=list(self.layers),
+            block=self.block,
+            kernel_size=self.kernel_size,
+            in_planes=channels,
+            out_planes=channels,
+        )
+
+
+def _check_layers(layers: Any) -> list[int]:
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
+        raise ConfigError(f"layers must be a non-empty list of ints >= 1, got {layers!r}.")
+    return [_checked(check_int, "layers", n, 1) for n in layers]
+
+
+@_document
+@dataclass
+class DataConfig:
+    """Where the recordings of a run come from (files, or the built-in synthetic set)."""
+
+    paths: list[str] = option(
+        group="data", default_factory=list, positional=True, metavar="DATA",
+        help="files or folders of recordings (none: the built-in synthetic data set).",
+    )
+    noisy: list[str] = option(
+        group="data", default_factory=list, nargs="+", metavar="FILE",
+        help="paired noisy recordings (inputs), one per DATA recording, in the same order.",
+    )
+    key: str | None = option(
+        None, group="data", help="array/dataset name inside .npz/.h5 files."
+    )
+    synthetic: list[int] = option(
+        group="data", default_factory=lambda: [100, 2000], nargs=2,
+        metavar=("N", "LENGTH"), help="size of the synthetic data set: recordings, samples.",
+    )
+    channels: int = option(1, group="data", help="channels of the synthetic data set.")
+
+    def __post_init__(self) -> None:
+        for name in ("paths", "noisy"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise ConfigError(f"{name} must be a list of paths, got {value!r}.")
+            if not all(isinstance(p, (str, os.PathLike)) for p in value):
+                raise ConfigError(f"{name} must be a list of paths, got {value!r}.")
+            setattr(self, name, [os.fspath(p) for p in value])
+        if self.key is not None and not isinstance(self.key, str):
+            raise ConfigError(f"key must be a string, got {self.key!r}.")
+        if not isinstance(self.synthetic, Sequence) or len(self.synthetic) != 2:
+            raise ConfigError(f"synthetic must be two ints N LENGTH, got {self.synthetic!r}.")
+        self.synthetic = [
+            _checked(check_int, "synthetic N", self.synthetic[0], 1),
+            _checked(check_int, "synthetic LENGTH", self.synthetic[1], 1),
+        ]
+        self.channels = _checked(check_int, "channels", self.channels, 1)
+        if self.noisy and not self.paths:
+            raise ConfigError("noisy (paired recordings) needs the clean recordings as DATA.")
+
+    def resolved(self) -> DataConfig:
+        """A copy with every path absolute (so that a saved configuration works anywhere)."""
+        return dataclasses.replace(
+            self,
+            paths=[str(Path(p).resolve()) for p in self.paths],
+            noisy=[str(Path(p).resolve()) for p in self.noisy],
+        )
+
+
+def option_help(f: dataclasses.Field) -> str:
+    """The ``--help`` text of a field: its documentation and its default."""
+    text = f.metadata["help"].rstrip(".")
+    default = f.default
+    if f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    if "(default" in text or default is None or default is dataclasses.MISSING or default == []:
+        return text
+    if isinstance(default, bool):
+        default = "on" if default else "off"
+    elif isinstance(default, list):
+        default = " ".join(map(str, default))
+    return f"{text} (default {default})"
+
+
+# ---------------------------------------------------------------------------------------
+# TOML files
+# ---------------------------------------------------------------------------------------
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "train": TrainConfig}
+
+
+def _toml_module() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+def _coerce(cls: type, name: str, value: Any) -> Any:
+    """A TOML value as the field's type wants it (an int where a float is expected)."""
+    hint = typing.get_type_hints(cls)[name]
+    if float in typing.get_args(hint) or hint is float:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+    return value
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The options in a TOML file, checked against the known sections and options.
+
+    Args:
+        path: a file with tables ``[data]`` and/or ``[train]`` (the ``config.toml`` of a
+            run folder is one).
+
+    Returns:
+        ``{"data": {...}, "train": {...}}``: the options given, by section.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or names an unknown section or option
+            (the message names the file and lists the valid names).
+    """
+    path = Path(path)
+    tomllib = _toml_module()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err}).") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a valid TOML file ({err}).") from None
+    found: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for section, table in document.items():
+        cls = SECTIONS.get(section)
+        if cls is None or not isinstance(table, dict):
+            raise ConfigError(
+                f"{path}: unknown section {section!r}; valid sections: "
+                f"{', '.join(f'[{s}]' for s in SECTIONS)}."
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        for name, value in table.items():
+            if name not in names:
+                raise ConfigError(
+                    f"{path}: unknown option {name!r} in [{section}]; valid options: "
+                    f"{', '.join(names)}."
+                )
+            found[section][name] = _coerce(cls, name, value)
+    return found
+
+
+def toml_text(sections: Mapping[str, Any]) -> str:
+    """TOML text of dataclass instances by section (``None`` values are left out)."""
+    import tomli_w
+
+    document = {
+        name: {k: v for k, v in dataclasses.asdict(obj).items() if v is not None}
+        for name, obj in sections.items()
+    }
+    header = (
+        "# The resolved options of an mdnc training run. Repeat the run with\n"
+        "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
+        "# (options given on the command line override those in the file).\n\n"
+    )
+    return header + tomli_w.dumps(document)
+
+
+def write_toml(path: str | os.PathLike[str], sections: Mapping[str, Any]) -> Path:
+    """Write dataclass instances by section (e.g. ``{"train": config}``) as TOML, atomically."""
+    from mdnc._utils import write_text_atomic
+
+    return write_text_atomic(path, toml_text(sections))

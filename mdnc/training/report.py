@@ -1,0 +1,155 @@
+"""The report of a run folder: ``metrics.json``, ``loss.png``, ``examples.png``, epoch lines.
+
+* ``metrics.json``: the per-epoch rows (train/validation losses and, on the held-out
+  recordings, ``snr_in_db``, ``snr_out_db``, ``snr_gain_db``), the last epoch's values at
+  the top, and the options; non-finite numbers are written as ``null`` (valid JSON).
+* ``loss.png``: the loss curves and the held-out SNR per epoch.
+* ``examples.png``: input, target and output of a few held-out windows.
+
+Every file is written atomically (a killed run never leaves half a file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mdnc._utils import atomic_path, write_json_atomic
+
+__all__ = ["METRICS_NAME", "finite_json", "summary_line", "write_report"]
+
+METRICS_NAME = "metrics.json"
+#: The values of the last epoch copied to the top of ``metrics.json``.
+HEADLINE = ("snr_in_db", "snr_out_db", "snr_gain_db", "train_loss", "val_loss")
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (imported lazily: it is heavy)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Save a figure as PNG atomically and close it."""
+    fig.tight_layout()
+    try:
+        with atomic_path(path, ".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        _pyplot().close(fig)
+
+
+def plot_losses(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    """``loss.png``: training/validation loss and held-out SNR per epoch."""
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_snr) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
+    if any(h.get("val_loss") is not None for h in history):
+        ax_loss.plot(epochs, [h.get("val_loss") for h in history], label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="MSE (standardised)", yscale="log", title="loss")
+    ax_loss.legend()
+    if any(h.get("snr_out_db") is not None for h in history):
+        ax_snr.plot(epochs, [h.get("snr_out_db") for h in history], label="output")
+        if any(h.get("snr_in_db") is not None for h in history):
+            ax_snr.plot(epochs, [h.get("snr_in_db") for h in history], "--", label="input")
+        ax_snr.legend()
+    ax_snr.set(xlabel="epoch", ylabel="dB", title="SNR on held-out recordings")
+    save_figure(fig, path)
+
+
+def plot_examples(
+    path: Path,
+    references: Sequence[np.ndarray],
+    inputs: Sequence[np.ndarray],
+    outputs: Sequence[np.ndarray],
+    window: int,
+    count: int,
+) -> None:
+    """``examples.png``: input, target and output of ``count`` held-out windows."""
+    plt = _pyplot()
+    picks = [(i, s) for i in range(len(inputs)) for s in (0, inputs[i].shape[-1] // 2)][:count]
+    if not picks:
+        return
+    fig, axes = plt.subplots(len(picks), 1, figsize=(10, 2.2 * len(picks)), squeeze=False)
+    for ax, (i, start) in zip(axes[:, 0], picks, strict=True):
+        end = min(start + window, inputs[i].shape[-1])
+        t = np.arange(start, end)
+        ax.plot(t, inputs[i][0, start:end], color="0.7", lw=0.8, label="input")
+        if references:
+            ax.plot(t, references[i][0, start:end], color="k", lw=1.0, label="target")
+        ax.plot(t, outputs[i][0, start:end], color="tab:red", lw=1.0, label="output")
+        ax.set(title=f"held-out recording {i}, samples {start}-{end} (channel 0)")
+    axes[0, 0].legend(loc="upper right", ncol=3)
+    save_figure(fig, path)
+
+
+def write_report(
+    out: Path,
+    config: Any,
+    history: list[dict[str, Any]],
+    references: Sequence[np.ndarray] | None = None,
+    inputs: Sequence[np.ndarray] = (),
+    outputs: Sequence[np.ndarray] = (),
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Write ``metrics.json`` (and the pictures) for ``history``; return the metrics.
+
+    Args:
+        out: the run folder.
+        config: the run's options (a dataclass, stored under ``"config"``).
+        history: the per-epoch rows so far.
+        references: clean held-out recordings (targets), if any.
+        inputs: the held-out recordings the network denoised.
+        outputs: its outputs; ``examples.png`` is drawn only when given.
+        plots: redraw ``loss.png``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    last = history[-1]
+    metrics: dict[str, Any] = {key: last.get(key) for key in HEADLINE}
+    metrics.update({"epochs": history, "config": dataclasses.asdict(config)})
+    metrics = finite_json(metrics)
+    write_json_atomic(out / METRICS_NAME, metrics)
+    if plots:
+        plot_losses(out / "loss.png", history)
+    if outputs:
+        plot_examples(
+            out / "examples.png", references or [], inputs, outputs, config.window,
+            config.examples,
+        )  # fmt: skip
+    return metrics
+
+
+def summary_line(row: dict[str, Any], epochs: int) -> str:
+    """The one-line summary of an epoch printed during training."""
+    parts = [f"epoch {row['epoch']}/{epochs}", f"train {row['train_loss']:.4f}"]
+    if row.get("val_loss") is not None:
+        parts.append(f"val {row['val_loss']:.4f}")
+    if row.get("snr_gain_db") is not None:
+        parts.append(
+            f"SNR {row['snr_in_db']:.2f} -> {row['snr_out_db']:.2f} dB ({row['snr_gain_db']:+.2f})"
+        )
+    elif row.get("snr_out_db") is not None:
+        parts.append(f"reconstruction SNR {row['snr_out_db']:.2f} dB")
+    parts.append(f"{row['seconds']:.1f}s")
+    return "  ".join(parts)

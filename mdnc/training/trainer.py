@@ -1,0 +1,458 @@
+"""The training loop as a class of small steps: set up, train an epoch, validate, save.
+
+:class:`Trainer` serves a single process and ``torchrun`` (``DistributedDataParallel``
+with a ``DistributedSampler``: gloo on CPU, nccl on GPU). Every epoch ends with a
+checkpoint (weights, optimizer, scheduler, history; see :mod:`mdnc.checkpoint`) and the
+report of the run folder (:mod:`mdnc.training.report`), written by rank 0 only. A killed
+run resumes from its last checkpoint and finishes the same schedule as an uninterrupted
+one. What the windows are and what the loss is comes from the run's
+:class:`~mdnc.training.objectives.Objective`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from mdnc._utils import eval_mode, resolve_device
+from mdnc.checkpoint import (
+    CheckpointError,
+    build_model,
+    load_checkpoint,
+    load_training_state,
+    save_checkpoint,
+)
+from mdnc.data import DataError, WindowDataset, snr_db
+from mdnc.inference import apply_overlap_add
+
+from . import report
+from .config import ConfigError, DataConfig, TrainConfig, write_toml
+from .objectives import Objective, SplitData, get_objective
+
+__all__ = ["CONFIG_TOML", "Trainer", "auto_epochs", "evaluate_recordings", "split_recordings"]
+
+CONFIG_TOML = "config.toml"
+#: Pictures cost about half a second: redrawn at most this often (and after the last epoch).
+PLOT_INTERVAL_S = 15.0
+
+
+def auto_epochs(steps_per_epoch: int, target_steps: int = 4000) -> int:
+    """The default schedule: about ``target_steps`` optimizer steps, 10 to 60 epochs.
+
+    Example:
+        >>> auto_epochs(30), auto_epochs(390)
+        (60, 11)
+    """
+    return max(10, min(60, math.ceil(target_steps / max(steps_per_epoch, 1))))
+
+
+def split_recordings(
+    clean: Sequence[np.ndarray], val_fraction: float, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int], list[int]]:
+    """Split recordings into training and held-out ones, reproducibly.
+
+    With one recording, its last ``val_fraction`` is held out instead.
+
+    Returns:
+        ``(train, held_out, train_indices, held_out_indices)``; with one recording both
+        index lists are ``[0]``.
+    """
+    if val_fraction == 0:
+        return list(clean), [], list(range(len(clean))), []
+    if len(clean) == 1:
+        cut = int(round(clean[0].shape[-1] * (1 - val_fraction)))
+        return [clean[0][:, :cut]], [clean[0][:, cut:]], [0], [0]
+    order = np.random.default_rng(seed).permutation(len(clean))
+    n_val = min(len(clean) - 1, max(1, int(round(len(clean) * val_fraction))))
+    val, tr = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
+    return [clean[i] for i in tr], [clean[i] for i in val], tr, val
+
+
+def split_data(
+    config: TrainConfig,
+    clean: Sequence[np.ndarray],
+    noisy: Sequence[np.ndarray] | None,
+    names: Sequence[str] | None,
+) -> SplitData:
+    """Check every recording, then split them (and their noisy pairs) for training."""
+    clean = [np.asarray(c, dtype=np.float32).reshape(-1, np.shape(c)[-1]) for c in clean]
+    if noisy is not None:
+        if len(noisy) != len(clean):
+            raise DataError(
+                f"got {len(noisy)} noisy recordings for {len(clean)} clean ones; they must "
+                "pair up one to one, in the same order"
+            )
+        noisy = [np.asarray(n, dtype=np.float32).reshape(-1, np.shape(n)[-1]) for n in noisy]
+    # Checks names, lengths, channels and finite samples of every recording before the split.
+    WindowDataset(clean, config.window, names=names)
+    train, held_out, tr_idx, va_idx = split_recordings(clean, config.val_fraction, config.seed)
+    data = SplitData(train, held_out, train_names=[names[i] for i in tr_idx] if names else None)
+    if noisy is not None and len(clean) == 1:
+        data.held_out_noisy = split_recordings(noisy, config.val_fraction, config.seed)[1]
+        data.train_noisy = [noisy[0][:, : train[0].shape[-1]]]
+    elif noisy is not None:
+        data.train_noisy = [noisy[i] for i in tr_idx]
+        data.held_out_noisy = [noisy[i] for i in va_idx]
+    return data
+
+
+def evaluate_recordings(
+    model: nn.Module,
+    clean: Sequence[np.ndarray],
+    noisy: Sequence[np.ndarray],
+    window: int,
+    standardize: bool,
+    batch_size: int = 16,
+) -> tuple[dict[str, float], list[np.ndarray]]:
+    """Denoise whole held-out recordings and measure the SNR before and after (in dB).
+
+    Returns:
+        ``({"snr_in_db", "snr_out_db", "snr_gain_db"}, outputs)``, means over recordings.
+    """
+    outputs = [
+        apply_overlap_add(
+            model, x, window=window, overlap=0.5, batch_size=batch_size, standardize=standardize
+        )
+        for x in noisy
+    ]
+    snr_in = float(np.mean([snr_db(c, n) for c, n in zip(clean, noisy, strict=True)]))
+    snr_out = float(np.mean([snr_db(c, o) for c, o in zip(clean, outputs, strict=True)]))
+    return {"snr_in_db": snr_in, "snr_out_db": snr_out, "snr_gain_db": snr_out - snr_in}, outputs
+
+
+class _Distributed:
+    """Process-group setup from the ``torchrun`` environment (a no-op otherwise)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.device = device
+        if self.world > 1 and not dist.is_initialized():
+            if device.type == "cuda":
+                self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+                torch.cuda.set_device(self.device)
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def mean(self, value: float) -> float:
+        """The mean of ``value`` over the processes."""
+        if self.world == 1:
+            return value
+        total = torch.tensor([value], device=self.device)
+        dist.all_reduce(total)
+        return float(total) / self.world
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class Trainer:
+    """One training run: :meth:`fit` = :meth:`setup`, then per epoch :meth:`train_epoch`,
+    :meth:`validate` and :meth:`save` (checkpoint and report).
+
+    Args:
+        config: the options.
+        clean: the target recordings, ``(channels, samples)`` float32 arrays (the noisy
+            recordings themselves for objectives without clean data).
+        out: the run folder.
+        noisy: paired noisy recordings (inputs), one per ``clean`` recording, or None.
+        names: names of the recordings for error messages.
+        resume: continue from the checkpoint in ``out``.
+        progress: a progress bar per epoch and a summary line per epoch.
+        extra: JSON data stored with every checkpoint.
+        source: where the recordings came from; saved with the options (``config.toml``
+            and the checkpoint) so that the run can be repeated or resumed.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        clean: Sequence[np.ndarray],
+        out: str | os.PathLike[str],
+        *,
+        noisy: Sequence[np.ndarray] | None = None,
+        names: Sequence[str] | None = None,
+        resume: bool = False,
+        progress: bool = True,
+        extra: dict[str, Any] | None = None,
+        source: DataConfig | None = None,
+    ) -> None:
+        self.config, self.out = config, Path(out)
+        self.recordings = (clean, noisy, names)
+        self.resuming, self.progress = resume, progress
+        self.extra, self.source = dict(extra or {}), source
+        self.history: list[dict[str, Any]] = []
+        self.start_epoch = 0
+        self.metrics: dict[str, Any] = {}
+        self._last_plot = -float("inf")
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def fit(self) -> dict[str, Any]:
+        """Set up, train the remaining epochs, and return the content of ``metrics.json``."""
+        try:
+            device = resolve_device(self.config.device)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        self.ddp = _Distributed(device)
+        self.device = self.ddp.device
+        try:
+            self.setup()
+            for epoch in range(self.start_epoch, self.config.epochs):
+                self.run_epoch(epoch)
+            if not self.metrics and self.ddp.main and self.history:
+                # Nothing left to train: refresh the report.
+                self.metrics = report.write_report(self.out, self.config, self.history)
+            return self.metrics
+        finally:
+            self.ddp.close()
+
+    def setup(self) -> None:
+        """Data, model, optimizer; then the checkpoint to resume or the weights to start from."""
+        self.setup_data()
+        self.setup_model()
+        self.setup_optimizer()
+        if self.resuming:
+            self.restore()
+        elif self.config.init_from is not None:
+            self.init_from(self.config.init_from)
+        if self.ddp.main:
+            sections = {"data": self.source} if self.source is not None else {}
+            self.out.mkdir(parents=True, exist_ok=True)
+            write_toml(self.out / CONFIG_TOML, {**sections, "train": self.config})
+
+    def setup_data(self) -> None:
+        """The objective, the split, the training windows and the held-out data."""
+        c = self.config
+        if c.batch_size % self.ddp.world:
+            raise ConfigError(
+                f"batch_size ({c.batch_size}) must be a multiple of the number of "
+                f"processes ({self.ddp.world})."
+            )
+        self.config = c = dataclasses.replace(c, hop=c.hop or max(1, c.window // 2))
+        self.objective: Objective = get_objective(c)
+        self.data = split_data(c, *self.recordings)
+        self.objective.check(self.data)
+        self.dataset = self.objective.training_windows(self.data)
+        self.references, self.val_inputs = self.objective.evaluation(self.data)
+        self.val_windows = self.objective.validation_windows(self.data, self.val_inputs)
+        self.denoising = self.objective.denoising(self.data.train_noisy is not None)
+
+    def setup_model(self) -> None:
+        """The network (wrapped in DDP under torchrun), the sampler and the loader."""
+        c = self.config
+        torch.manual_seed(c.seed)
+        self.recipe = c.model_config(self.data.channels)
+        self.model = build_model(self.recipe).to(self.device)
+        if c.window < self.model.min_size[0]:
+            raise ConfigError(
+                f"window ({c.window}) is shorter than this network's minimum input of "
+                f"{self.model.min_size[0]} samples."
+            )
+        self.net: nn.Module = self.model
+        if self.ddp.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.sampler = torch.utils.data.DistributedSampler(
+            self.dataset, num_replicas=self.ddp.world, rank=self.ddp.rank, seed=c.seed
+        )
+        self.loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_size=c.batch_size // self.ddp.world,
+            sampler=self.sampler,
+            drop_last=True,
+            num_workers=c.workers,
+        )
+        if len(self.loader) == 0:
+            raise ConfigError(
+                f"batch_size ({c.batch_size}) is larger than the {len(self.dataset)} training "
+                f"windows; use a smaller batch or shorter windows."
+            )
+        if c.epochs is None:
+            self.config = dataclasses.replace(c, epochs=auto_epochs(len(self.loader)))
+
+    def setup_optimizer(self) -> None:
+        """Adam with a cosine decay of the learning rate to 5% over the schedule."""
+        c = self.config
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=c.epochs, eta_min=c.lr * 0.05
+        )
+
+    def _check_recipe(self, saved: dict[str, Any], where: str, advice: str) -> None:
+        theirs = (saved.get("class"), saved.get("kwargs"))
+        if theirs != (self.recipe["class"], self.recipe["kwargs"]):
+            raise ConfigError(
+                f"{where} holds {theirs[0]}({theirs[1]}), not the {self.recipe['class']}"
+                f"({self.recipe['kwargs']}) that these options and data describe; {advice}."
+            )
+
+    def restore(self) -> None:
+        """Load the weights, optimizer, scheduler and history of the run in ``out``."""
+        loaded, saved = load_checkpoint(self.out, map_location=self.device)
+        try:
+            self._check_recipe(saved, str(self.out / "config.json"), "resume with the "
+                               "options it was trained with")  # fmt: skip
+        except ConfigError as err:
+            raise CheckpointError(str(err)) from None
+        self.model.load_state_dict(loaded.state_dict())
+        state = load_training_state(self.out, map_location=self.device)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["training_state"]["scheduler"])
+        extra = saved.get("extra", {})
+        self.history = list(extra.get("history", []))
+        self.start_epoch = int(extra.get("epoch", 0))
+
+    def init_from(self, run: str) -> None:
+        """Start from the weights of another run (fine-tuning); the networks must agree.
+
+        Raises:
+            CheckpointError: ``run`` is not a readable checkpoint.
+            ConfigError: its network is not the one these options describe.
+        """
+        loaded, saved = load_checkpoint(run, map_location=self.device)
+        self._check_recipe(
+            saved, f"init_from {run}",
+            "give the network options it was trained with (--arch, --channel, --layers, "
+            "--block, --kernel-size) and data with as many channels",
+        )  # fmt: skip
+        self.model.load_state_dict(loaded.state_dict())
+
+    # -- one epoch ----------------------------------------------------------------------
+
+    def run_epoch(self, epoch: int) -> None:
+        """Train one epoch; on rank 0 validate, save the checkpoint and the report."""
+        began = time.perf_counter()
+        train_loss = self.ddp.mean(self.train_epoch(epoch))
+        if self.ddp.main:
+            row: dict[str, Any] = {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
+            metrics, outputs = self.validate()
+            row.update(metrics)
+            row["seconds"] = time.perf_counter() - began
+            self.history.append(row)
+            # The checkpoint first: a run killed before its report still resumes from
+            # this epoch, and the report is rewritten from the saved history.
+            self.save()
+            self.write_report(outputs, last=epoch + 1 == self.config.epochs)
+            if self.progress:
+                from tqdm import tqdm
+
+                tqdm.write(report.summary_line(row, self.config.epochs))
+        self.ddp.barrier()
+
+    def train_epoch(self, epoch: int) -> float:
+        """One pass over the training windows; returns the mean training loss."""
+        from tqdm import tqdm
+
+        self.dataset.set_epoch(epoch)
+        self.sampler.set_epoch(epoch)
+        self.net.train()
+        autocast = self.config.amp and self.device.type == "cuda"
+        total, steps = 0.0, 0
+        bar = tqdm(
+            self.loader,
+            desc=f"epoch {epoch + 1}/{self.config.epochs}",
+            leave=False,
+            # None: the bar only on a terminal (logs keep the per-epoch summary lines).
+            disable=None if (self.progress and self.ddp.main) else True,
+            unit="batch",
+            dynamic_ncols=True,
+        )
+        for items in bar:
+            batch = self.objective.batch(items, self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+                output = self.net(batch.input)
+            loss = self.objective.loss(output, batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += float(loss.detach())
+            steps += 1
+            bar.set_postfix(loss=f"{total / steps:.4f}")
+        self.scheduler.step()
+        return total / steps
+
+    def validate(self) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The validation loss and the held-out recordings' metrics; and the outputs."""
+        row: dict[str, Any] = {}
+        c = self.config
+        with eval_mode(self.model):
+            if self.val_windows is not None:
+                row["val_loss"] = self._window_loss()
+            if not self.val_inputs or self.references is None:
+                return row, []
+            snr, outputs = evaluate_recordings(
+                self.model, self.references, self.val_inputs, c.window, c.standardize,
+                c.batch_size,
+            )  # fmt: skip
+        if not self.denoising:  # reconstruction: the input is the target itself
+            snr.update(snr_in_db=None, snr_gain_db=None)
+        row.update(snr)
+        return row, outputs
+
+    def _window_loss(self) -> float:
+        loader = torch.utils.data.DataLoader(
+            self.val_windows, batch_size=self.config.batch_size, shuffle=False
+        )
+        total, count = 0.0, 0.0
+        with torch.inference_mode():
+            for items in loader:
+                batch = self.objective.batch(items, self.device)
+                total += float(self.objective.loss(self.model(batch.input), batch, "sum"))
+                count += self.objective.loss_count(batch)
+        return total / max(count, 1.0)
+
+    # -- checkpoint and report ----------------------------------------------------------
+
+    def save(self) -> None:
+        """Checkpoint the weights, optimizer, scheduler, history and options."""
+        c = self.config
+        extra = {
+            "epoch": self.history[-1]["epoch"],
+            "history": self.history,
+            "train": dataclasses.asdict(c),
+            "window": c.window,
+            "standardize": c.standardize,
+            **({"data": dataclasses.asdict(self.source)} if self.source is not None else {}),
+            **self.extra,
+        }
+        save_checkpoint(
+            self.out,
+            self.model,
+            config=self.recipe,
+            optimizer=self.optimizer,
+            training_state={"scheduler": self.scheduler.state_dict()},
+            extra=extra,
+        )
+
+    def write_report(self, outputs: list[np.ndarray], last: bool) -> None:
+        """``metrics.json`` every epoch; the pictures at most every 15 s, and at the end."""
+        plots = last or time.perf_counter() - self._last_plot > PLOT_INTERVAL_S
+        if plots:
+            self._last_plot = time.perf_counter()
+        self.metrics = report.write_report(
+            self.out, self.config, self.history, self.references, self.val_inputs,
+            outputs if plots else [], plots,
+        )  # fmt: skip
