@@ -113,6 +113,7 @@ class Objective(ABC):
         Raises:
             ConfigError: the data and the options do not go together.
         """
+        return None
 
     @abstractmethod
     def denoising(self, paired: bool) -> bool:
