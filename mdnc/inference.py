@@ -234,33 +234,13 @@ def apply_overlap_add(
         >>> bool(np.allclose(y, x, rtol=1e-6, atol=1e-6))
         True
     """
-    min_size = getattr(model, "min_size", None)
-    min_window = int(min_size[0]) if isinstance(min_size, tuple) and min_size else 1
-    why = f", the smallest length {type(model).__name__} accepts (model.min_size)"
-    window = check_int("window", window, min_window, why if min_window > 1 else "")
-    overlap = check_real("overlap", overlap, low=0.0, high=1.0, high_open=True)
-    batch_size = check_int("batch_size", batch_size, 1)
-    if padding not in PADDING_MODES:
-        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
-    if not isinstance(standardize, bool):
-        raise TypeError(f"standardize must be a bool, got {standardize!r}.")
-    x, is_numpy = _as_tensor(signal)
-    channels, length = x.shape
-    in_planes = getattr(model, "in_planes", None)
-    if isinstance(in_planes, int) and in_planes != channels:
-        raise ValueError(
-            f"signal has {channels} channel(s) (shape {_describe_shape(signal.shape)}), but "
-            f"the model expects in_planes={in_planes}."
-        )
-    _check_finite(x)
-
+    window, overlap, batch_size = _check_arguments(
+        model, window, overlap, batch_size, padding, standardize
+    )
+    x, is_numpy = _checked_signal(model, signal)
+    length = x.shape[1]
     model_device, dtype = _model_placement(model)
-    try:
-        run_device = torch.device(device) if device is not None else (model_device or x.device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
-        ) from None
+    run_device = _run_device(device, model_device, x)
     hop = max(1, int(window * (1 - overlap)))
     n_windows = 1 + math.ceil(max(length - window, 0) / hop)
     tail = _tail_padding(x, (n_windows - 1) * hop + window - length, padding, dtype)
@@ -268,11 +248,7 @@ def apply_overlap_add(
     # The caller's model gets each submodule's own mode back, and its device.
     evaluating = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
     moved_from = model_device if device is not None and model_device != run_device else None
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n_windows, unit="window", desc="overlap-add")
+    bar = _progress_bar(n_windows) if progress else None
     try:
         with evaluating, torch.no_grad():
             if moved_from is not None:
@@ -286,6 +262,66 @@ def apply_overlap_add(
             model.to(moved_from)
         if bar is not None:
             bar.close()
+    return _like_signal(out, signal, is_numpy)
+
+
+def _check_arguments(
+    model: Callable[[Tensor], Tensor],
+    window: int,
+    overlap: float,
+    batch_size: int,
+    padding: str,
+    standardize: bool,
+) -> tuple[int, float, int]:
+    """The checked ``window`` (at least ``model.min_size[0]``), ``overlap`` and ``batch_size``."""
+    min_size = getattr(model, "min_size", None)
+    min_window = int(min_size[0]) if isinstance(min_size, tuple) and min_size else 1
+    why = f", the smallest length {type(model).__name__} accepts (model.min_size)"
+    window = check_int("window", window, min_window, why if min_window > 1 else "")
+    overlap = check_real("overlap", overlap, low=0.0, high=1.0, high_open=True)
+    batch_size = check_int("batch_size", batch_size, 1)
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize must be a bool, got {standardize!r}.")
+    return window, overlap, batch_size
+
+
+def _checked_signal(model: Callable[[Tensor], Tensor], signal: Any) -> tuple[Tensor, bool]:
+    """:func:`_as_tensor`, then the model's ``in_planes`` and NaN/Inf are checked."""
+    x, is_numpy = _as_tensor(signal)
+    channels = x.shape[0]
+    in_planes = getattr(model, "in_planes", None)
+    if isinstance(in_planes, int) and in_planes != channels:
+        raise ValueError(
+            f"signal has {channels} channel(s) (shape {_describe_shape(signal.shape)}), but "
+            f"the model expects in_planes={in_planes}."
+        )
+    _check_finite(x)
+    return x, is_numpy
+
+
+def _run_device(
+    device: str | torch.device | None, model_device: torch.device | None, x: Tensor
+) -> torch.device:
+    """``device`` when given, else the model's device, else the signal's."""
+    try:
+        return torch.device(device) if device is not None else (model_device or x.device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
+        ) from None
+
+
+def _progress_bar(n_windows: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=n_windows, unit="window", desc="overlap-add")
+
+
+def _like_signal(out: Tensor, signal: np.ndarray | Tensor, is_numpy: bool) -> np.ndarray | Tensor:
+    """The ``(C_out, L)`` output as the input's type: ``(L,)`` for a ``(L,)`` input and one
+    output channel, numpy for numpy, else a tensor on the input's device."""
     if signal.ndim == 1 and out.shape[0] == 1:
         out = out[0]
     if is_numpy:
@@ -314,49 +350,24 @@ def _overlap_add(
     # the window - hop samples that the next batch's first windows still add to.
     carry: Tensor | None = None
     carry_w: Tensor | None = None
-    full_w: Tensor | None = None  # summed weights of a full batch, computed once
+    summed_w: dict[int, Tensor] = {}  # summed weights of b windows, computed once per b
     for first in range(0, n_windows, batch_size):
         b = min(batch_size, n_windows - first)
         start = first * hop
         span = (b - 1) * hop + window
-        seg = x[:, start : start + span]
-        if seg.shape[1] < span:
-            seg = torch.cat([seg.to(tail.dtype), tail[:, : span - seg.shape[1]]], dim=1)
-        # (C, b, window) view of the segment, then one copy into a contiguous batch.
-        batch = seg.unfold(1, window, hop).transpose(0, 1)
-        batch = batch.to(device=device, dtype=dtype).contiguous()
-        if standardize:
-            batch, stats = _windows.standardize(batch)
-        with torch.inference_mode():
-            y = model(batch)
-        if not isinstance(y, Tensor) or y.dim() != 3 or y.shape[0] != b or y.shape[2] != window:
-            got = _describe_shape(y.shape) if isinstance(y, Tensor) else type(y).__name__
-            raise ValueError(
-                f"the model must map (batch, channels, window) = {_describe_shape(batch.shape)} "
-                f"to (batch, out_channels, window) = ({b}, C_out, {window}), got {got}."
-            )
-        if standardize:
-            _check_stat_channels(y, stats)
-            y = _windows.destandardize(y, stats)
+        batch = _cut_batch(x, tail, start, span, window, hop, device, dtype)
+        y = _run_model(model, batch, window, standardize)
         c_out = y.shape[1]
         # Weighted overlap-add of the b windows in one call: fold sums overlapping columns.
         cols = (y.float() * weight).permute(1, 2, 0).reshape(1, c_out * window, b)
         acc = F.fold(cols, (1, span), (1, window), stride=(1, hop)).view(c_out, span)
-        if b == batch_size and full_w is not None:
-            acc_w = full_w.clone()
-        else:
-            w_cols = weight.view(1, window, 1).expand(1, window, b)
-            acc_w = F.fold(w_cols, (1, span), (1, window), stride=(1, hop)).view(span)
-            if b == batch_size:
-                full_w = acc_w.clone()
+        if b not in summed_w:
+            summed_w[b] = _summed_weight(weight, b, span, hop)
+        acc_w = summed_w[b].clone()
         if carry is not None:
             acc[:, : carry.shape[1]] += carry
             acc_w[: carry_w.shape[0]] += carry_w
-        if out is None:
-            with torch.inference_mode(False):  # a normal tensor, usable with autograd
-                out = torch.empty(c_out, length, dtype=torch.float32)
-        elif c_out != out.shape[0]:
-            raise ValueError(f"the model gave {c_out} output channels after {out.shape[0]}.")
+        out = _output_buffer(out, c_out, length)
         # Samples before the next batch's first window are final: normalise and store them.
         done = min(b * hop, length - start) if first + b < n_windows else length - start
         out[:, start : start + done] = (acc[:, :done] / acc_w[:done]).to("cpu")
@@ -364,4 +375,62 @@ def _overlap_add(
         if bar is not None:
             bar.update(b)
     assert out is not None
+    return out
+
+
+def _cut_batch(
+    x: Tensor,
+    tail: Tensor,
+    start: int,
+    span: int,
+    window: int,
+    hop: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Tensor:
+    """The windows of ``x[:, start : start + span]`` (padded by ``tail``) as a contiguous
+    ``(b, C, window)`` batch on ``device``."""
+    seg = x[:, start : start + span]
+    if seg.shape[1] < span:
+        seg = torch.cat([seg.to(tail.dtype), tail[:, : span - seg.shape[1]]], dim=1)
+    # (C, b, window) view of the segment, then one copy into a contiguous batch.
+    batch = seg.unfold(1, window, hop).transpose(0, 1)
+    return batch.to(device=device, dtype=dtype).contiguous()
+
+
+def _run_model(
+    model: Callable[[Tensor], Tensor], batch: Tensor, window: int, standardize: bool
+) -> Tensor:
+    """The model's ``(b, C_out, window)`` output for a batch, its shape checked."""
+    b = batch.shape[0]
+    if standardize:
+        batch, stats = _windows.standardize(batch)
+    with torch.inference_mode():
+        y = model(batch)
+    if not isinstance(y, Tensor) or y.dim() != 3 or y.shape[0] != b or y.shape[2] != window:
+        got = _describe_shape(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(
+            f"the model must map (batch, channels, window) = {_describe_shape(batch.shape)} "
+            f"to (batch, out_channels, window) = ({b}, C_out, {window}), got {got}."
+        )
+    if standardize:
+        _check_stat_channels(y, stats)
+        y = _windows.destandardize(y, stats)
+    return y
+
+
+def _summed_weight(weight: Tensor, b: int, span: int, hop: int) -> Tensor:
+    """The blend weights of ``b`` windows every ``hop`` samples, summed: ``(span,)``."""
+    window = weight.shape[0]
+    w_cols = weight.view(1, window, 1).expand(1, window, b)
+    return F.fold(w_cols, (1, span), (1, window), stride=(1, hop)).view(span)
+
+
+def _output_buffer(out: Tensor | None, c_out: int, length: int) -> Tensor:
+    """The ``(C_out, L)`` output, made at the first batch; later batches must match it."""
+    if out is None:
+        with torch.inference_mode(False):  # a normal tensor, usable with autograd
+            return torch.empty(c_out, length, dtype=torch.float32)
+    if c_out != out.shape[0]:
+        raise ValueError(f"the model gave {c_out} output channels after {out.shape[0]}.")
     return out

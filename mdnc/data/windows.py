@@ -232,6 +232,29 @@ class WindowDataset(Dataset):
     ) -> None:
         self.window = check_int("window", window, 1)
         self.hop = self.window if hop is None else check_int("hop", hop, 1)
+        snr_db, noise, seed = self._check_options(snr_db, noise, noisy, snr_reference, seed)
+        self._unpack_recordings(recordings, names)
+        self._check_lengths()
+        self.noisy: list[np.ndarray] | None = None if noisy is None else self._pair_noisy(noisy)
+        self.snr_db = None if snr_db is None else float(snr_db)
+        self.noise = noise
+        self.snr_reference = snr_reference
+        self.random_offsets = bool(random_offsets)
+        self.standardize = bool(standardize)
+        self.return_stats = bool(return_stats)
+        self.seed = int(np.random.SeedSequence().entropy) if seed is None else seed
+        self.epoch = 0
+        self._index_windows()
+
+    @staticmethod
+    def _check_options(
+        snr_db: float | None,
+        noise: NoiseModel | str,
+        noisy: Sequence[Any] | None,
+        snr_reference: str,
+        seed: int | None,
+    ) -> tuple[float | None, NoiseModel, int | None]:
+        """The checked ``snr_db``, noise model and seed; raises on a bad or clashing option."""
         if snr_db is not None:
             snr_db = check_db("snr_db", snr_db)
         if snr_db is not None and noisy is not None:
@@ -250,11 +273,14 @@ class WindowDataset(Dataset):
             )
         if seed is not None:
             seed = check_int("seed", seed, 0)
+        return snr_db, noise, seed
+
+    def _unpack_recordings(self, recordings: Sequence[Any], names: Sequence[str] | None) -> None:
+        """Set ``recordings``, ``names`` and ``channels``; all need the same channel count."""
         if names is not None and len(names) != len(recordings):
             raise ValueError(f"got {len(names)} names for {len(recordings)} recordings")
         if len(recordings) == 0:
             raise DataError("no recordings given; expected at least one")
-
         unpacked = [_unpack(r, i, names, "recording") for i, r in enumerate(recordings)]
         self.recordings: list[np.ndarray] = [a for a, _ in unpacked]
         self.names: list[str] = [n for _, n in unpacked]
@@ -265,33 +291,27 @@ class WindowDataset(Dataset):
                     f"{name}: has {array.shape[0]} channel(s) but {self.names[0]} has "
                     f"{self.channels}; all recordings need the same channel count"
                 )
-        self._check_lengths()
 
-        self.noisy: list[np.ndarray] | None = None
-        if noisy is not None:
-            if len(noisy) != len(self.recordings):
+    def _pair_noisy(self, noisy: Sequence[Any]) -> list[np.ndarray]:
+        """The noisy recordings, checked to pair up one to one with the clean ones."""
+        if len(noisy) != len(self.recordings):
+            raise DataError(
+                f"got {len(noisy)} noisy recordings for {len(self.recordings)} clean ones; "
+                "they must pair up one to one"
+            )
+        paired = []
+        for i, item in enumerate(noisy):
+            array, name = _unpack(item, i, None, "noisy recording")
+            if array.shape != self.recordings[i].shape:
                 raise DataError(
-                    f"got {len(noisy)} noisy recordings for {len(self.recordings)} clean ones; "
-                    "they must pair up one to one"
+                    f"{name}: shape {array.shape} (channels, samples) does not match its "
+                    f"clean recording {self.names[i]} of shape {self.recordings[i].shape}"
                 )
-            self.noisy = []
-            for i, item in enumerate(noisy):
-                array, name = _unpack(item, i, None, "noisy recording")
-                if array.shape != self.recordings[i].shape:
-                    raise DataError(
-                        f"{name}: shape {array.shape} (channels, samples) does not match its "
-                        f"clean recording {self.names[i]} of shape {self.recordings[i].shape}"
-                    )
-                self.noisy.append(array)
+            paired.append(array)
+        return paired
 
-        self.snr_db = None if snr_db is None else float(snr_db)
-        self.noise = noise
-        self.snr_reference = snr_reference
-        self.random_offsets = bool(random_offsets)
-        self.standardize = bool(standardize)
-        self.return_stats = bool(return_stats)
-        self.seed = int(np.random.SeedSequence().entropy) if seed is None else seed
-        self.epoch = 0
+    def _index_windows(self) -> None:
+        """Per recording, its power and grid starts; the item ends and fetch counters."""
         self._powers = [
             np.mean(np.square(a, dtype=np.float64), axis=-1, keepdims=True) for a in self.recordings
         ]

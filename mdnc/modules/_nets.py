@@ -225,11 +225,26 @@ class _AENd(_FreeSizeNetNd):
         self.out_planes = check_positive_int("out_planes", out_planes)
         self._stride = geo.stride
         args = geo.stack_args(order, block)
-        skips = self._skips
 
         self.conv_first = F.conv(order, in_planes, channel, geo.end_kernel, padding=geo.end_padding)
+        # Registered before the middle stack, filled around it: the documented module order.
         self.conv_down_list = nn.ModuleList()
         self.conv_up_list = nn.ModuleList()
+        c, skip_planes = self._build_down(channel, layers, geo, args)
+        self.conv_middle_up = _BlockResStkNd(
+            c, c, layers[-1], hidden_planes=2 * c, stride=geo.stride, scaler="up", **args
+        )
+        c = self._build_up(c, layers, skip_planes, geo, args)
+        self.conv_final = F.conv(
+            order, c, out_planes, geo.end_kernel, padding=geo.end_padding, bias=True
+        )
+        self.checkpointing = checkpointing
+
+    def _build_down(
+        self, channel: int, layers: list[int], geo: _Geometry, args: dict[str, Any]
+    ) -> tuple[int, list[int]]:
+        """Fill ``conv_down_list``; return the deepest channels and each stack's skip channels."""
+        skips = self._skips
         c = channel
         skip_planes = [c]  # channels of each down stack's hidden tensor
         self.conv_down_list.append(
@@ -242,9 +257,18 @@ class _AENd(_FreeSizeNetNd):
             # A one-block stage exports its input, which has half the channels.
             skip_planes.append(2 * c if n > 1 else c)
             c *= 2
-        self.conv_middle_up = _BlockResStkNd(
-            c, c, layers[-1], hidden_planes=2 * c, stride=geo.stride, scaler="up", **args
-        )
+        return c, skip_planes
+
+    def _build_up(
+        self,
+        c: int,
+        layers: list[int],
+        skip_planes: list[int],
+        geo: _Geometry,
+        args: dict[str, Any],
+    ) -> int:
+        """Fill ``conv_up_list`` from ``c`` channels; return the channels of its output."""
+        skips = self._skips
         for level, n in zip(range(len(layers) - 2, 0, -1), layers[-2:0:-1], strict=True):
             extra = skip_planes[level] if skips else 0
             self.conv_up_list.append(
@@ -271,10 +295,7 @@ class _AENd(_FreeSizeNetNd):
                 **args,
             )  # fmt: skip
         )
-        self.conv_final = F.conv(
-            order, c, out_planes, geo.end_kernel, padding=geo.end_padding, bias=True
-        )
-        self.checkpointing = checkpointing
+        return c
 
     @property
     def nlayers(self) -> int:
