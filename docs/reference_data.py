@@ -327,19 +327,18 @@ def _block_examples(cls: str, n: int) -> list[tuple[str, str]]:
     )]  # fmt: skip
 
 
-PRESETS = {
-    "ae": ("AE", ["ae16", "ae32", "ae44", "ae65", "ae83"]),
-    "unet": ("UNet", ["unet16", "unet32", "unet44", "unet65", "unet83"]),
-    "encoder": ("EncoderNet", ["encnet12", "encnet32", "encnet47", "encnet62"]),
-    "decoder": ("DecoderNet", ["decnet13", "decnet33", "decnet48", "decnet63"]),
-}
+# The stem of the network classes of each family of the registry: "unet" -> UNet1d, ...
+FAMILY_STEMS = {"ae": "AE", "unet": "UNet", "encoder": "EncoderNet", "decoder": "DecoderNet"}
 
 
-def _preset_entry(name: str, family: str, obj: Any) -> Entry:
-    cls = PRESETS[family][0]
-    doc = inspect.getdoc(obj) or ""
-    match = re.search(r"block '(\w+)', layers (\[[^\]]*\])", doc)
-    block, layers = match.groups() if match else ("?", "?")
+def _preset_entry(name: str) -> Entry:
+    """The page of the preset registered as ``name`` (its block and layers as registered)."""
+    from mdnc.registry import get_model_info
+
+    info = get_model_info(name)
+    family, obj = info.family, info.builder
+    cls = FAMILY_STEMS[family]
+    block, layers = info.block, list(info.layers or ())
     call = {"decoder": f"{name}(64, order=1, in_length=2)", "encoder":
             f"{name}(order=1, out_length=2)"}.get(family, f"{name}(order=1)")  # fmt: skip
     x = "torch.randn(2, 2)" if family == "decoder" else "torch.randn(2, 1, 64)"
@@ -390,6 +389,7 @@ def _properties(cls: type) -> list[str]:
 
 def resnet_entries() -> list[Entry]:
     from mdnc.modules import _blocks, _nets, resnet
+    from mdnc.registry import list_models
 
     entries = []
     for n in (1, 2, 3):
@@ -433,8 +433,7 @@ def resnet_entries() -> list[Entry]:
                 ),
                 operators=[_block_operator(n)], examples=_block_examples(cls, n),
             ))  # fmt: skip
-    for family, (_, names) in PRESETS.items():
-        entries.extend(_preset_entry(name, family, getattr(resnet, name)) for name in names)
+    entries.extend(_preset_entry(name) for name in list_models(kind="preset"))
     return entries
 
 
@@ -1102,10 +1101,18 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+
+def _is_model(entry: Entry, kind: str | None = None) -> bool:
+    """Whether ``entry`` is a model (of that kind, if given) of :mod:`mdnc.registry`."""
+    from mdnc.registry import list_models
+
+    return entry.name in list_models(kind=kind)
+
+
 GROUPS = [
-    ("Networks", "mdnc.modules.resnet", lambda e: e.kind == "class" and "Block" not in e.name),
-    ("Blocks", "mdnc.modules.resnet", lambda e: e.kind == "class" and "Block" in e.name),
-    ("Presets", "mdnc.modules.resnet", lambda e: e.kind == "function"),
+    ("Networks", "mdnc.modules.resnet", lambda e: _is_model(e, "network")),
+    ("Blocks", "mdnc.modules.resnet", lambda e: e.kind == "class" and not _is_model(e)),
+    ("Presets", "mdnc.modules.resnet", lambda e: _is_model(e, "preset")),
     ("Summary", "mdnc.contribs.torchsummary", None),
     ("Checkpoints", "mdnc.checkpoint", None),
     ("Data", "mdnc.data", None),

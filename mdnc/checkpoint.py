@@ -80,10 +80,15 @@ class CheckpointError(ValueError):
 
 
 def valid_classes() -> list[str]:
-    """The network classes a checkpoint may name: the classes in ``resnet.__all__``."""
-    from .modules import resnet
+    """The network classes a checkpoint may name: the networks of ``mdnc.registry``.
 
-    return [n for n in resnet.__all__ if isinstance(getattr(resnet, n), type)]
+    That is ``list_models(kind="network")``, in the documented order. Presets are not
+    among them (a checkpoint stores the class a preset builds), nor are the residual
+    blocks (not networks).
+    """
+    from .registry import list_models
+
+    return list_models(kind="network")
 
 
 def _jsonable(value: Any) -> Any:
@@ -166,11 +171,11 @@ def build_model(config: Mapping[str, Any]) -> nn.Module:
     Raises:
         CheckpointError: the class is unknown or the kwargs do not fit its constructor.
     """
-    from .modules import resnet
+    from .registry import get_model
 
     name, kwargs = _model_part(config)
     try:
-        model = getattr(resnet, name)(**kwargs)
+        model = get_model(name)(**kwargs)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"cannot build {name}(**{kwargs!r}): {err}") from None
     model.mdnc_config = {"class": name, "module": MODULE, "kwargs": kwargs}

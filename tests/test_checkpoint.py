@@ -277,6 +277,19 @@ def test_model_config_and_build_model_errors() -> None:
     assert isinstance(build_model(model_config("UNet1d", channel=4, layers=[1, 1])), UNet1d)
 
 
+def test_a_block_is_not_a_checkpoint_class() -> None:
+    """A residual block is a public class of resnet but not a network: refused by name."""
+    valid = ckpt.valid_classes()
+    assert "BlockPlain1d" not in valid and "AE1d" in valid
+    listed = re.escape(", ".join(valid))
+    with pytest.raises(
+        CheckpointError, match=rf"^unknown network class 'BlockPlain1d'; valid classes: {listed}\.$"
+    ):
+        build_model({"class": "BlockPlain1d", "kwargs": {"in_planes": 2, "out_planes": 2}})
+    with pytest.raises(CheckpointError, match="unknown network class 'BlockBottleneck3d'"):
+        model_config("BlockBottleneck3d", in_planes=2, out_planes=2)
+
+
 def edit_config(folder: Path, **changes: object) -> None:
     path = folder / "config.json"
     doc = json.loads(path.read_text())

@@ -7,19 +7,14 @@ from typing import Any
 
 from torch import nn
 
-from mdnc.modules import resnet
+from mdnc.registry import get_model_info, list_models
 
 __all__ = [
-    "NETWORKS",
     "add_command",
     "add_model_arguments",
     "model_kwargs",
     "model_from_arguments",
 ]
-
-NETWORKS = tuple(
-    name for name in resnet.__all__ if name[0].isupper() and not name.startswith("Block")
-)
 
 
 def add_command(
@@ -48,17 +43,19 @@ def add_model_arguments(
             option unset so that the class default applies.
     """
     defaults = defaults or {}
+    # Read when the parser is built, so that models registered after import are offered.
+    networks = list_models(kind="network")
     group = parser.add_argument_group("model")
     group.add_argument(
         "--arch",
-        choices=NETWORKS,
+        choices=networks,
         default=defaults.get("arch"),
         metavar="CLASS",
-        help=f"network class of mdnc.modules.resnet: {', '.join(NETWORKS)}"
+        help=f"network class of mdnc.modules.resnet: {', '.join(networks)}"
         + (f" (default {defaults['arch']})" if "arch" in defaults else ""),
     )
     if presets:
-        group.add_argument("--preset", choices=sorted(resnet.PRESETS), help="a preset network")
+        group.add_argument("--preset", choices=list_models(kind="preset"), help="a preset network")
         group.add_argument(
             "--order", type=int, default=2, help="preset order: 1, 2 or 3 (default 2)"
         )
@@ -127,18 +124,19 @@ def model_from_arguments(args: argparse.Namespace) -> nn.Module:
                 if kwargs.pop(fixed, None) is not None:
                     raise UsageError(f"--{fixed} cannot be changed for a preset ({preset}).")
             out_size = kwargs.pop("out_size", None)
-            if preset.startswith("decnet"):
+            info = get_model_info(preset)
+            if info.family == "decoder":
                 if out_size is None:
                     raise UsageError(f"{preset} needs --out-size.")
-                return resnet.PRESETS[preset](out_size, order=args.order, **kwargs)
-            return resnet.PRESETS[preset](order=args.order, **kwargs)
-        cls = getattr(resnet, args.arch)
+                return info.builder(out_size, order=args.order, **kwargs)
+            return info.builder(order=args.order, **kwargs)
+        info = get_model_info(args.arch)
         for name in ("channel", "layers"):
             if name not in kwargs:
                 raise UsageError(f"--arch {args.arch} needs --{name}.")
-        if args.arch.startswith("Decoder") and "out_size" not in kwargs:
+        if info.family == "decoder" and "out_size" not in kwargs:
             raise UsageError(f"--arch {args.arch} needs --out-size.")
-        return cls(**kwargs)
+        return info.builder(**kwargs)
     except (TypeError, ValueError) as err:
         if isinstance(err, UsageError):
             raise

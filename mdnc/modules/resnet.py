@@ -4,6 +4,11 @@ Every class here is a thin subclass of an N-d implementation with its order fixe
 ``AE1d`` is ``_AENd`` with ``order = 1``, and so on. Presets build the documented
 configurations (channel 64) for any order.
 
+The networks and presets are registered in :mod:`mdnc.registry` (the blocks are not
+models): a new preset is one function here, decorated with
+:func:`~mdnc.registry.register_model`, and the command line, the checkpoints and the
+documentation find it there.
+
 Example:
     >>> import mdnc
     >>> net = mdnc.modules.resnet.AE1d(64, [2, 2, 2, 2, 3], in_planes=3, out_planes=1)
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from mdnc.registry import get_model, get_model_info, list_models, register_model
 
 from ._blocks import _BlockBottleneckNd, _BlockPlainNd
 from ._nets import _AENd, _DecoderNetNd, _EncoderNetNd, _UNetNd
@@ -67,161 +74,553 @@ class BlockBottleneck3d(_BlockBottleneckNd):
     order = 3
 
 
-class AE1d(_AENd):
-    """1-D residual auto-encoder; ``(B, in_planes, L) -> (B, out_planes, L)``."""
-
-    order = 1
-
-
-class AE2d(_AENd):
-    """2-D residual auto-encoder; ``(B, in_planes, H, W) -> (B, out_planes, H, W)``."""
-
-    order = 2
+def _pick(family: str, order: int) -> type:
+    """The network class of ``family`` with ``order`` spatial axes (``"ae"``, 1: ``AE1d``)."""
+    if isinstance(order, bool) or order not in (1, 2, 3):
+        raise ValueError(f"order must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
+    return get_model(list_models(kind="network", family=family, order=order)[0])
 
 
-class AE3d(_AENd):
-    """3-D residual auto-encoder; ``(B, in_planes, D, H, W) -> (B, out_planes, D, H, W)``."""
+def _build_preset(name: str, order: int, kwargs: dict[str, Any], *args: Any) -> Any:
+    """The network of the preset registered as ``name``, for ``order``.
 
-    order = 3
+    Channel, block and layers come from the registration of the preset, so that they are
+    written once; ``args`` (a decoder's ``out_size``) follow ``channel, layers``.
+    """
+    info = get_model_info(name)
+    cls = _pick(info.family, order)
+    return cls(info.channel, list(info.layers), *args, block=info.block, **kwargs)
 
 
+@register_model(kind="network", family="unet", order=1)
 class UNet1d(_UNetNd):
     """1-D residual U-Net; ``(B, in_planes, L) -> (B, out_planes, L)``."""
 
     order = 1
 
 
+@register_model(kind="network", family="unet", order=2)
 class UNet2d(_UNetNd):
     """2-D residual U-Net; ``(B, in_planes, H, W) -> (B, out_planes, H, W)``."""
 
     order = 2
 
 
+@register_model(kind="network", family="unet", order=3)
 class UNet3d(_UNetNd):
     """3-D residual U-Net; ``(B, in_planes, D, H, W) -> (B, out_planes, D, H, W)``."""
 
     order = 3
 
 
+@register_model(kind="preset", family="unet", block="plain", layers=(2, 1, 1), channel=64)
+def unet16(order: int = 2, **kwargs: Any) -> _UNetNd:
+    """UNet preset: channel 64, block 'plain', layers [2, 1, 1].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``UNet1d``, ``UNet2d`` or ``UNet3d`` by ``order``,
+        16 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = unet16(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('UNet1d', 16, 2)
+    """
+    return _build_preset("unet16", order, kwargs)
+
+
+@register_model(kind="preset", family="unet", block="bottleneck", layers=(2, 2, 2), channel=64)
+def unet32(order: int = 2, **kwargs: Any) -> _UNetNd:
+    """UNet preset: channel 64, block 'bottleneck', layers [2, 2, 2].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``UNet1d``, ``UNet2d`` or ``UNet3d`` by ``order``,
+        32 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = unet32(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('UNet1d', 32, 2)
+    """
+    return _build_preset("unet32", order, kwargs)
+
+
+@register_model(kind="preset", family="unet", block="bottleneck", layers=(2, 2, 2, 2), channel=64)
+def unet44(order: int = 2, **kwargs: Any) -> _UNetNd:
+    """UNet preset: channel 64, block 'bottleneck', layers [2, 2, 2, 2].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``UNet1d``, ``UNet2d`` or ``UNet3d`` by ``order``,
+        44 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = unet44(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('UNet1d', 44, 2)
+    """
+    return _build_preset("unet44", order, kwargs)
+
+
+@register_model(kind="preset", family="unet", block="bottleneck", layers=(3, 3, 3, 3), channel=64)
+def unet65(order: int = 2, **kwargs: Any) -> _UNetNd:
+    """UNet preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``UNet1d``, ``UNet2d`` or ``UNet3d`` by ``order``,
+        65 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = unet65(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('UNet1d', 65, 2)
+    """
+    return _build_preset("unet65", order, kwargs)
+
+
+@register_model(
+    kind="preset", family="unet", block="bottleneck", layers=(3, 3, 3, 3, 3), channel=64
+)
+def unet83(order: int = 2, **kwargs: Any) -> _UNetNd:
+    """UNet preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3, 3].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``UNet1d``, ``UNet2d`` or ``UNet3d`` by ``order``,
+        83 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = unet83(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('UNet1d', 83, 2)
+    """
+    return _build_preset("unet83", order, kwargs)
+
+
+@register_model(kind="network", family="ae", order=1)
+class AE1d(_AENd):
+    """1-D residual auto-encoder; ``(B, in_planes, L) -> (B, out_planes, L)``."""
+
+    order = 1
+
+
+@register_model(kind="network", family="ae", order=2)
+class AE2d(_AENd):
+    """2-D residual auto-encoder; ``(B, in_planes, H, W) -> (B, out_planes, H, W)``."""
+
+    order = 2
+
+
+@register_model(kind="network", family="ae", order=3)
+class AE3d(_AENd):
+    """3-D residual auto-encoder; ``(B, in_planes, D, H, W) -> (B, out_planes, D, H, W)``."""
+
+    order = 3
+
+
+@register_model(kind="preset", family="ae", block="plain", layers=(2, 1, 1), channel=64)
+def ae16(order: int = 2, **kwargs: Any) -> _AENd:
+    """AE preset: channel 64, block 'plain', layers [2, 1, 1].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``AE1d``, ``AE2d`` or ``AE3d`` by ``order``,
+        16 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = ae16(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('AE1d', 16, 2)
+    """
+    return _build_preset("ae16", order, kwargs)
+
+
+@register_model(kind="preset", family="ae", block="bottleneck", layers=(2, 2, 2), channel=64)
+def ae32(order: int = 2, **kwargs: Any) -> _AENd:
+    """AE preset: channel 64, block 'bottleneck', layers [2, 2, 2].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``AE1d``, ``AE2d`` or ``AE3d`` by ``order``,
+        32 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = ae32(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('AE1d', 32, 2)
+    """
+    return _build_preset("ae32", order, kwargs)
+
+
+@register_model(kind="preset", family="ae", block="bottleneck", layers=(2, 2, 2, 2), channel=64)
+def ae44(order: int = 2, **kwargs: Any) -> _AENd:
+    """AE preset: channel 64, block 'bottleneck', layers [2, 2, 2, 2].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``AE1d``, ``AE2d`` or ``AE3d`` by ``order``,
+        44 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = ae44(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('AE1d', 44, 2)
+    """
+    return _build_preset("ae44", order, kwargs)
+
+
+@register_model(kind="preset", family="ae", block="bottleneck", layers=(3, 3, 3, 3), channel=64)
+def ae65(order: int = 2, **kwargs: Any) -> _AENd:
+    """AE preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``AE1d``, ``AE2d`` or ``AE3d`` by ``order``,
+        65 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = ae65(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('AE1d', 65, 2)
+    """
+    return _build_preset("ae65", order, kwargs)
+
+
+@register_model(kind="preset", family="ae", block="bottleneck", layers=(3, 3, 3, 3, 3), channel=64)
+def ae83(order: int = 2, **kwargs: Any) -> _AENd:
+    """AE preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3, 3].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_planes``, ...).
+
+    Returns:
+        A ``AE1d``, ``AE2d`` or ``AE3d`` by ``order``,
+        83 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = ae83(order=1, in_planes=2)
+        >>> type(net).__name__, net.nlayers, net.in_planes
+        ('AE1d', 83, 2)
+    """
+    return _build_preset("ae83", order, kwargs)
+
+
+@register_model(kind="network", family="encoder", order=1)
 class EncoderNet1d(_EncoderNetNd):
     """1-D residual encoder; ``(B, in_planes, L) -> (B, out_length)``."""
 
     order = 1
 
 
+@register_model(kind="network", family="encoder", order=2)
 class EncoderNet2d(_EncoderNetNd):
     """2-D residual encoder; ``(B, in_planes, H, W) -> (B, out_length)``."""
 
     order = 2
 
 
+@register_model(kind="network", family="encoder", order=3)
 class EncoderNet3d(_EncoderNetNd):
     """3-D residual encoder; ``(B, in_planes, D, H, W) -> (B, out_length)``."""
 
     order = 3
 
 
+@register_model(kind="preset", family="encoder", block="plain", layers=(1, 1, 1, 1, 1), channel=64)
+def encnet12(order: int = 2, **kwargs: Any) -> _EncoderNetNd:
+    """EncoderNet preset: channel 64, block 'plain', layers [1, 1, 1, 1, 1].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_length``, ...).
+
+    Returns:
+        A ``EncoderNet1d``, ``EncoderNet2d`` or ``EncoderNet3d`` by ``order``,
+        12 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = encnet12(order=1, out_length=10)
+        >>> type(net).__name__, net.nlayers, net.out_length
+        ('EncoderNet1d', 12, 10)
+    """
+    return _build_preset("encnet12", order, kwargs)
+
+
+@register_model(
+    kind="preset", family="encoder", block="bottleneck", layers=(2, 2, 2, 2, 2), channel=64
+)
+def encnet32(order: int = 2, **kwargs: Any) -> _EncoderNetNd:
+    """EncoderNet preset: channel 64, block 'bottleneck', layers [2, 2, 2, 2, 2].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_length``, ...).
+
+    Returns:
+        A ``EncoderNet1d``, ``EncoderNet2d`` or ``EncoderNet3d`` by ``order``,
+        32 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = encnet32(order=1, out_length=10)
+        >>> type(net).__name__, net.nlayers, net.out_length
+        ('EncoderNet1d', 32, 10)
+    """
+    return _build_preset("encnet32", order, kwargs)
+
+
+@register_model(
+    kind="preset", family="encoder", block="bottleneck", layers=(3, 3, 3, 3, 3), channel=64
+)
+def encnet47(order: int = 2, **kwargs: Any) -> _EncoderNetNd:
+    """EncoderNet preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3, 3].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_length``, ...).
+
+    Returns:
+        A ``EncoderNet1d``, ``EncoderNet2d`` or ``EncoderNet3d`` by ``order``,
+        47 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = encnet47(order=1, out_length=10)
+        >>> type(net).__name__, net.nlayers, net.out_length
+        ('EncoderNet1d', 47, 10)
+    """
+    return _build_preset("encnet47", order, kwargs)
+
+
+@register_model(
+    kind="preset", family="encoder", block="bottleneck", layers=(4, 4, 4, 4, 4), channel=64
+)
+def encnet62(order: int = 2, **kwargs: Any) -> _EncoderNetNd:
+    """EncoderNet preset: channel 64, block 'bottleneck', layers [4, 4, 4, 4, 4].
+
+    Args:
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``in_planes``, ``out_length``, ...).
+
+    Returns:
+        A ``EncoderNet1d``, ``EncoderNet2d`` or ``EncoderNet3d`` by ``order``,
+        62 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = encnet62(order=1, out_length=10)
+        >>> type(net).__name__, net.nlayers, net.out_length
+        ('EncoderNet1d', 62, 10)
+    """
+    return _build_preset("encnet62", order, kwargs)
+
+
+@register_model(kind="network", family="decoder", order=1)
 class DecoderNet1d(_DecoderNetNd):
     """1-D residual decoder; ``(B, in_length) -> (B, out_planes, *out_size)``."""
 
     order = 1
 
 
+@register_model(kind="network", family="decoder", order=2)
 class DecoderNet2d(_DecoderNetNd):
     """2-D residual decoder; ``(B, in_length) -> (B, out_planes, *out_size)``."""
 
     order = 2
 
 
+@register_model(kind="network", family="decoder", order=3)
 class DecoderNet3d(_DecoderNetNd):
     """3-D residual decoder; ``(B, in_length) -> (B, out_planes, *out_size)``."""
 
     order = 3
 
 
-_CLASSES: dict[str, tuple[type, type, type]] = {
-    "ae": (AE1d, AE2d, AE3d),
-    "unet": (UNet1d, UNet2d, UNet3d),
-    "encoder": (EncoderNet1d, EncoderNet2d, EncoderNet3d),
-    "decoder": (DecoderNet1d, DecoderNet2d, DecoderNet3d),
-}
+@register_model(kind="preset", family="decoder", block="plain", layers=(1, 1, 1, 1, 1), channel=64)
+def decnet13(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _DecoderNetNd:
+    """DecoderNet preset: channel 64, block 'plain', layers [1, 1, 1, 1, 1].
+
+    Args:
+        out_size: spatial size of the output, an int or one per axis.
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``out_planes``, ``in_length``, ...).
+
+    Returns:
+        A ``DecoderNet1d``, ``DecoderNet2d`` or ``DecoderNet3d`` by ``order``,
+        13 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = decnet13(128, order=1, in_length=10)
+        >>> type(net).__name__, net.nlayers, net.in_length
+        ('DecoderNet1d', 13, 10)
+    """
+    return _build_preset("decnet13", order, kwargs, out_size)
 
 
-def _pick(family: str, order: int) -> type:
-    if isinstance(order, bool) or order not in (1, 2, 3):
-        raise ValueError(f"order must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
-    return _CLASSES[family][order - 1]
+@register_model(
+    kind="preset", family="decoder", block="bottleneck", layers=(2, 2, 2, 2, 2), channel=64
+)
+def decnet33(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _DecoderNetNd:
+    """DecoderNet preset: channel 64, block 'bottleneck', layers [2, 2, 2, 2, 2].
+
+    Args:
+        out_size: spatial size of the output, an int or one per axis.
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``out_planes``, ``in_length``, ...).
+
+    Returns:
+        A ``DecoderNet1d``, ``DecoderNet2d`` or ``DecoderNet3d`` by ``order``,
+        33 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = decnet33(128, order=1, in_length=10)
+        >>> type(net).__name__, net.nlayers, net.in_length
+        ('DecoderNet1d', 33, 10)
+    """
+    return _build_preset("decnet33", order, kwargs, out_size)
 
 
-def _preset(family: str, block: str, layers: Sequence[int]):  # noqa: ANN202
-    def build(order: int = 2, **kwargs: Any):  # noqa: ANN202
-        return _pick(family, order)(64, list(layers), block=block, **kwargs)
+@register_model(
+    kind="preset", family="decoder", block="bottleneck", layers=(3, 3, 3, 3, 3), channel=64
+)
+def decnet48(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _DecoderNetNd:
+    """DecoderNet preset: channel 64, block 'bottleneck', layers [3, 3, 3, 3, 3].
 
-    return build
+    Args:
+        out_size: spatial size of the output, an int or one per axis.
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``out_planes``, ``in_length``, ...).
 
+    Returns:
+        A ``DecoderNet1d``, ``DecoderNet2d`` or ``DecoderNet3d`` by ``order``,
+        48 convolutional layers deep.
 
-def _decoder_preset(block: str, layers: Sequence[int]):  # noqa: ANN202
-    def build(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _DecoderNetNd:
-        return _pick("decoder", order)(64, list(layers), out_size, block=block, **kwargs)
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
 
-    return build
-
-
-def _named(fn, name: str, cls_doc: str, block: str, layers: Sequence[int]):  # noqa: ANN001, ANN202
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (
-        f"{cls_doc} preset: channel 64, block {block!r}, layers {list(layers)}.\n\n"
-        f"Args:\n"
-        + (
-            "    out_size: spatial size of the output, an int or one per axis.\n"
-            if cls_doc.startswith("Decoder")
-            else ""
-        )
-        + "    order: 1, 2 or 3 (the number of spatial axes).\n"
-        "    **kwargs: passed on to the network class of that order (``kernel_size``,\n"
-        "        ``in_planes``, ``out_planes``, ``out_length``, ``in_length``, ...).\n"
-    )
-    return fn
+    Example:
+        >>> net = decnet48(128, order=1, in_length=10)
+        >>> type(net).__name__, net.nlayers, net.in_length
+        ('DecoderNet1d', 48, 10)
+    """
+    return _build_preset("decnet48", order, kwargs, out_size)
 
 
-_PRESETS = {
-    "ae": [("ae16", "plain", [2, 1, 1]), ("ae32", "bottleneck", [2, 2, 2]),
-           ("ae44", "bottleneck", [2, 2, 2, 2]), ("ae65", "bottleneck", [3, 3, 3, 3]),
-           ("ae83", "bottleneck", [3, 3, 3, 3, 3])],
-    "unet": [("unet16", "plain", [2, 1, 1]), ("unet32", "bottleneck", [2, 2, 2]),
-             ("unet44", "bottleneck", [2, 2, 2, 2]), ("unet65", "bottleneck", [3, 3, 3, 3]),
-             ("unet83", "bottleneck", [3, 3, 3, 3, 3])],
-    "encoder": [("encnet12", "plain", [1] * 5), ("encnet32", "bottleneck", [2] * 5),
-                ("encnet47", "bottleneck", [3] * 5), ("encnet62", "bottleneck", [4] * 5)],
-    "decoder": [("decnet13", "plain", [1] * 5), ("decnet33", "bottleneck", [2] * 5),
-                ("decnet48", "bottleneck", [3] * 5), ("decnet63", "bottleneck", [4] * 5)],
-}  # fmt: skip
-_DOC = {"ae": "AE", "unet": "UNet", "encoder": "EncoderNet", "decoder": "DecoderNet"}
+@register_model(
+    kind="preset", family="decoder", block="bottleneck", layers=(4, 4, 4, 4, 4), channel=64
+)
+def decnet63(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _DecoderNetNd:
+    """DecoderNet preset: channel 64, block 'bottleneck', layers [4, 4, 4, 4, 4].
 
-PRESETS: dict[str, Any] = {
-    name: _named(
-        _decoder_preset(block, layers) if family == "decoder" else _preset(family, block, layers),
-        name, _DOC[family] + "Nd", block, layers,
-    )
-    for family, table in _PRESETS.items()
-    for name, block, layers in table
-}  # fmt: skip
+    Args:
+        out_size: spatial size of the output, an int or one per axis.
+        order: 1, 2 or 3 (the number of spatial axes).
+        **kwargs: passed on to the network class of that order (``kernel_size``,
+            ``out_planes``, ``in_length``, ...).
 
-unet16 = PRESETS["unet16"]
-unet32 = PRESETS["unet32"]
-unet44 = PRESETS["unet44"]
-unet65 = PRESETS["unet65"]
-unet83 = PRESETS["unet83"]
-ae16 = PRESETS["ae16"]
-ae32 = PRESETS["ae32"]
-ae44 = PRESETS["ae44"]
-ae65 = PRESETS["ae65"]
-ae83 = PRESETS["ae83"]
-encnet12 = PRESETS["encnet12"]
-encnet32 = PRESETS["encnet32"]
-encnet47 = PRESETS["encnet47"]
-encnet62 = PRESETS["encnet62"]
-decnet13 = PRESETS["decnet13"]
-decnet33 = PRESETS["decnet33"]
-decnet48 = PRESETS["decnet48"]
-decnet63 = PRESETS["decnet63"]
+    Returns:
+        A ``DecoderNet1d``, ``DecoderNet2d`` or ``DecoderNet3d`` by ``order``,
+        63 convolutional layers deep.
+
+    Raises:
+        ValueError: ``order`` is not 1, 2 or 3, or the network rejects an argument.
+
+    Example:
+        >>> net = decnet63(128, order=1, in_length=10)
+        >>> type(net).__name__, net.nlayers, net.in_length
+        ('DecoderNet1d', 63, 10)
+    """
+    return _build_preset("decnet63", order, kwargs, out_size)

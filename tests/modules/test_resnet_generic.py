@@ -10,7 +10,9 @@ import torch
 
 from mdnc.export import example_input, export_onnx
 from mdnc.modules import resnet
+from mdnc.registry import list_models
 
+# A tiny instance of every registered network (checked below), in a configuration of its own.
 NETWORKS = {
     "AE1d": lambda: resnet.AE1d(4, [1, 2, 1], in_planes=2, out_planes=3),
     "UNet1d": lambda: resnet.UNet1d(4, [2, 1, 1], block="plain", in_planes=2),
@@ -26,6 +28,12 @@ NETWORKS = {
     "DecoderNet3d": lambda: resnet.DecoderNet3d(2, [1, 1], 6, block="plain", out_planes=2),
 }
 IDS = list(NETWORKS)
+
+
+def test_the_table_covers_every_registered_network() -> None:
+    assert set(NETWORKS) == set(list_models(kind="network"))
+    for name, make in NETWORKS.items():
+        assert type(make()) is getattr(resnet, name)
 
 
 def _odd_input(net: torch.nn.Module) -> torch.Tensor:
