@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
+    "NameRegistry",
     "atomic_path",
     "check_choice",
     "check_int",
@@ -307,3 +308,63 @@ def check_choice(name: str, value: Any, choices: Sequence[str], *, casefold: boo
         how = " (case-insensitive)" if casefold else ""
         raise ValueError(f"{name} must be one of {valid}{how}, got {value!r}.")
     return folded
+
+
+# ---------------------------------------------------------------------------------------
+# Classes chosen by name
+# ---------------------------------------------------------------------------------------
+
+
+class NameRegistry:
+    """Classes chosen by their ``name`` attribute (noise models, training objectives).
+
+    Args:
+        what: how one entry is called in messages, e.g. ``"noise model"``.
+
+    Example:
+        >>> shapes = NameRegistry("shape")
+        >>> @shapes.register
+        ... class Square:
+        ...     name = "square"
+        >>> shapes.names(), shapes.get("square").__name__
+        (['square'], 'Square')
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._classes: dict[str, type] = {}
+
+    def register(self, cls: type) -> type:
+        """Class decorator: make ``cls`` available by its ``name``.
+
+        Raises:
+            ValueError: the class has no name, or the name is taken.
+        """
+        name = getattr(cls, "name", "")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{cls.__name__} needs a class attribute 'name' to be registered.")
+        if name in self._classes:
+            raise ValueError(f"a {self.what} named {name!r} is already registered.")
+        self._classes[name] = cls
+        return cls
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (for tests that register a class of their own)."""
+        self._classes.pop(name, None)
+
+    def names(self) -> list[str]:
+        """The registered names, in registration order."""
+        return list(self._classes)
+
+    def get(self, name: Any) -> type:
+        """The class registered as ``name``.
+
+        Raises:
+            ValueError: no class of that name (the message lists the valid names).
+        """
+        cls = self._classes.get(name) if isinstance(name, str) else None
+        if cls is None:
+            raise ValueError(
+                f"unknown {self.what} {name!r}; valid {self.what}s: {', '.join(self._classes)}."
+            )
+        return cls

@@ -53,8 +53,8 @@ def registered() -> Iterator[None]:
     register_objective(L1Objective)
     register_noise(UniformNoise)
     yield
-    objectives._OBJECTIVES.pop(L1Objective.name)
-    noise._NOISE_MODELS.pop(UniformNoise.name)
+    objectives._OBJECTIVES.unregister(L1Objective.name)
+    noise._NOISE_MODELS.unregister(UniformNoise.name)
 
 
 TINY = ["--window", "128", "--channel", "4", "--layers", "1", "1", "--batch-size", "4"]

@@ -329,3 +329,31 @@ def test_check_choice_messages(value: Any, casefold: bool, error: type, message:
 def test_check_choice_returns() -> None:
     assert check_choice("padding", "zeros", ("reflect", "zeros")) == "zeros"
     assert check_choice("padding", "ZeRoS", ("reflect", "zeros"), casefold=True) == "zeros"
+
+
+def test_name_registry_registers_lists_and_refuses() -> None:
+    from mdnc._utils import NameRegistry
+
+    shapes = NameRegistry("shape")
+
+    @shapes.register
+    class Square:
+        name = "square"
+
+    class Circle:
+        name = "circle"
+
+    shapes.register(Circle)
+    assert shapes.names() == ["square", "circle"] and shapes.get("circle") is Circle
+    with pytest.raises(ValueError, match="^unknown shape 'cube'; valid shapes: square, circle.$"):
+        shapes.get("cube")
+    with pytest.raises(ValueError, match="a shape named 'square' is already registered"):
+        shapes.register(Square)
+
+    class Nameless:
+        pass
+
+    with pytest.raises(ValueError, match="Nameless needs a class attribute 'name'"):
+        shapes.register(Nameless)
+    shapes.unregister("square")
+    assert shapes.names() == ["circle"]

@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mdnc._utils import NameRegistry
+
 from ._checks import check_db
 
 __all__ = [
@@ -127,7 +129,7 @@ class NoiseModel(ABC):
         return f"{type(self).__name__}({params})"
 
 
-_NOISE_MODELS: dict[str, type[NoiseModel]] = {}
+_NOISE_MODELS = NameRegistry("noise model")
 
 
 def register_noise(cls: type[NoiseModel]) -> type[NoiseModel]:
@@ -136,17 +138,12 @@ def register_noise(cls: type[NoiseModel]) -> type[NoiseModel]:
     Raises:
         ValueError: the class has no name, or the name is taken.
     """
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} needs a class attribute 'name' to be registered.")
-    if cls.name in _NOISE_MODELS:
-        raise ValueError(f"a noise model named {cls.name!r} is already registered.")
-    _NOISE_MODELS[cls.name] = cls
-    return cls
+    return _NOISE_MODELS.register(cls)
 
 
 def list_noise_models() -> list[str]:
     """The names of the registered noise models, in registration order."""
-    return list(_NOISE_MODELS)
+    return _NOISE_MODELS.names()
 
 
 def get_noise_model(name: str, **params: Any) -> NoiseModel:
@@ -156,11 +153,7 @@ def get_noise_model(name: str, **params: Any) -> NoiseModel:
         ValueError: no model of that name (the message lists the valid names), or the
             parameters do not fit it.
     """
-    cls = _NOISE_MODELS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ValueError(
-            f"unknown noise model {name!r}; valid noise models: {', '.join(_NOISE_MODELS)}."
-        )
+    cls = _NOISE_MODELS.get(name)
     try:
         return cls(**params)
     except TypeError as err:

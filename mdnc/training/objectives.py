@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mdnc._utils import NameRegistry
 from mdnc.data import WindowDataset, get_noise_model
 
 from .config import ConfigError, TrainConfig
@@ -160,7 +161,7 @@ class Objective(ABC):
         return float(batch.weight.sum())
 
 
-_OBJECTIVES: dict[str, type[Objective]] = {}
+_OBJECTIVES = NameRegistry("objective")
 
 
 def register_objective(cls: type[Objective]) -> type[Objective]:
@@ -169,17 +170,12 @@ def register_objective(cls: type[Objective]) -> type[Objective]:
     Raises:
         ValueError: the class has no name, or the name is taken.
     """
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} needs a class attribute 'name' to be registered.")
-    if cls.name in _OBJECTIVES:
-        raise ValueError(f"an objective named {cls.name!r} is already registered.")
-    _OBJECTIVES[cls.name] = cls
-    return cls
+    return _OBJECTIVES.register(cls)
 
 
 def list_objectives() -> list[str]:
     """The names of the registered objectives, in registration order."""
-    return list(_OBJECTIVES)
+    return _OBJECTIVES.names()
 
 
 def get_objective(config: TrainConfig) -> Objective:
@@ -188,12 +184,10 @@ def get_objective(config: TrainConfig) -> Objective:
     Raises:
         ConfigError: no objective of that name (the message lists the valid ones).
     """
-    cls = _OBJECTIVES.get(config.objective)
-    if cls is None:
-        raise ConfigError(
-            f"unknown objective {config.objective!r}; valid objectives: "
-            f"{', '.join(_OBJECTIVES)}."
-        )
+    try:
+        cls = _OBJECTIVES.get(config.objective)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return cls(config)
 
 
