@@ -53,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--config",
         metavar="FILE.toml",
         help="read options from a TOML file with [data] and [train] tables (a run's "
-        "config.toml); options given here override it",
+        "config.toml); options given here override it; relative paths in the file are "
+        "taken from the file's folder",
     )
     group.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     groups = add_dataclass_options(parser, DataConfig)
@@ -90,9 +91,27 @@ def _checked_file(cls: type, file: dict[str, Any], cli: dict[str, Any], path: st
         raise ConfigError(f"{path}: {err}") from None
 
 
+def _read_file(path: str) -> dict[str, dict[str, Any]]:
+    """The options of a TOML file, its relative paths taken from the file's folder."""
+    from mdnc.training import read_toml
+
+    found = read_toml(path)
+    folder = Path(path).parent
+
+    def anchored(p: Any) -> Any:
+        return str(folder / p) if isinstance(p, str) and not Path(p).is_absolute() else p
+
+    for name in ("paths", "noisy"):
+        if isinstance(found["data"].get(name), list):
+            found["data"][name] = [anchored(p) for p in found["data"][name]]
+    if "init_from" in found["train"]:
+        found["train"]["init_from"] = anchored(found["train"]["init_from"])
+    return found
+
+
 def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """The options of a new run: the file's, overridden by the command line's."""
-    from mdnc.training import DataConfig, TrainConfig, read_toml
+    from mdnc.training import DataConfig, TrainConfig
 
     from . import UsageError
 
@@ -101,7 +120,7 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     out = Path(args.out)
     if (out / "config.json").exists():
         raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
-    file = read_toml(args.config) if args.config else {"data": {}, "train": {}}
+    file = _read_file(args.config) if args.config else {"data": {}, "train": {}}
     data_cli, train_cli = given(args, DataConfig), given(args, TrainConfig)
     if args.config:
         _checked_file(DataConfig, file["data"], data_cli, args.config)

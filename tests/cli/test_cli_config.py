@@ -137,3 +137,16 @@ def test_an_unexpected_value_error_in_the_loop_is_a_bug_with_a_traceback(
     monkeypatch.setattr("mdnc.training.trainer.Trainer.train_epoch", broken)
     with pytest.raises(ValueError, match="internal inconsistency"):
         main(["train", "--out", str(tmp_path / "run"), *SMALL, *TINY])
+
+
+def test_relative_paths_in_a_config_file_are_taken_from_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        np.save(folder / "data" / f"r{i}.npy", rng.standard_normal((1, 600)).astype(np.float32))
+    config = folder / "exp.toml"
+    config.write_text('[data]\npaths = ["data"]\n[train]\nsnr_db = 5\nepochs = 1\n')
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--out", str(run), *TINY, "--quiet"]) == 0
+    assert read_toml(run / "config.toml")["data"]["paths"] == [str(folder / "data")]
