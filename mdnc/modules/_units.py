@@ -1,11 +1,16 @@
 """The branch unit: an ``nn.Sequential`` whose instance norm + PReLU pair runs fused on CPU.
 
 :class:`BranchUnit` is an ``nn.Sequential`` in every way that shows: the same children,
-``state_dict`` keys and outputs. Its forward runs each adjacent ``[InstanceNormNd (affine,
-no running statistics), PReLU]`` pair through :func:`mdnc.modules._fused.instance_norm_prelu`
-(and such an instance norm without a PReLU after it, as a PReLU of slope 1: the projection
-shortcut ``[(Upsample,) Conv, InstanceNorm]``) when nothing can observe the difference,
-that is when
+``state_dict`` keys and outputs. When it is built it makes a plan (:func:`plan_steps`):
+each adjacent ``[InstanceNormNd (affine, no running statistics), PReLU]`` pair, and each
+such instance norm without a PReLU after it (the projection shortcut ``[(Upsample,) Conv,
+InstanceNorm]``, run as a PReLU of slope 1), unless ``MDNC_FAST=0`` then turns the fused
+kernels off. A unit with nothing planned runs the plain ``nn.Sequential`` forward.
+
+At each call a planned step runs through
+:func:`mdnc.modules._fused.fused_instance_norm_prelu` when
+:func:`mdnc.modules._fused._torch_compat.fused_call_allowed` finds that nothing can observe
+the difference, that is when
 
 * neither module has hooks (``mdnc.contribs.torchsummary`` hooks every module, and then
   sees every row) and no global module hooks are registered;
@@ -15,54 +20,61 @@ that is when
 * autograd records the forward (grad mode on, and the input or the norm's weight needs a
   gradient): without gradients (inference) the stock layers run, so that the eager model
   gives bit for bit what its TorchScript or exported copy gives;
-* the fused kernels are enabled (no ``MDNC_FAST=0``) and could be built.
 
-Otherwise every child runs in turn, as in ``nn.Sequential``. A scripted ``BranchUnit``
-always runs its children in turn.
+and the kernels could be built. Otherwise the step's modules run in turn, as in
+``nn.Sequential``. A scripted ``BranchUnit`` always runs its children in turn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
 import torch
-import torch.nn.modules.module as _module
 from torch import Tensor, nn
 
 from . import _fused
+from ._fused._torch_compat import fused_call_allowed
 
-__all__ = ["BranchUnit"]
+__all__ = ["BranchUnit", "plan_steps"]
 
 _NORMS = (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 
+Step = tuple[int, int, bool]
+"""A planned step: the norm's index, the number of dimensions of its input, a PReLU follows."""
 
-def _hooked(m: nn.Module) -> bool:
-    return bool(
-        m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-    )
-
-
-def _global_hooks() -> bool:
-    return bool(
-        _module._global_forward_hooks
-        or _module._global_forward_pre_hooks
-        or _module._global_backward_hooks
-        or _module._global_backward_pre_hooks
-    )
+_Plan = tuple[tuple[nn.Module, ...], tuple[Step, ...]]
 
 
-def _in_graph_capture() -> bool:
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+def _input_dims(m: nn.Module | None) -> int | None:
+    """For an affine instance norm without running statistics, its input's dims; else ``None``."""
+    for order, cls in enumerate(_NORMS, start=1):
+        if isinstance(m, cls):
+            return order + 2 if m.affine and not m.track_running_stats else None
+    return None
 
 
-def _fusable_norm(norm: nn.Module, x: Tensor) -> bool:
-    """Whether ``norm`` is an affine instance norm without running stats, unhooked, for ``x``."""
-    return (
-        isinstance(norm, _NORMS)
-        and norm.affine
-        and not norm.track_running_stats
-        and x.dim() == norm._get_no_batch_dim() + 1
-        and x.size(1) == norm.num_features
-        and not _hooked(norm)
-    )
+def plan_steps(children: Sequence[nn.Module | None]) -> tuple[Step, ...]:
+    """The steps the fused kernel may take over in a sequence of modules.
+
+    Args:
+        children: the modules, in the order they run.
+
+    Returns:
+        One ``(index, input dims, with PReLU)`` per fusable instance norm, in order: with
+        ``True``, the ``nn.PReLU`` right after it belongs to the step.
+    """
+    steps: list[Step] = []
+    i = 0
+    while i < len(children):
+        dims = _input_dims(children[i])
+        if dims is None:
+            i += 1
+            continue
+        with_act = i + 1 < len(children) and isinstance(children[i + 1], nn.PReLU)
+        steps.append((i, dims, with_act))
+        i += 2 if with_act else 1
+    return tuple(steps)
 
 
 _IDENTITY_SLOPES: dict[torch.dtype, Tensor] = {}
@@ -76,6 +88,39 @@ def _identity_slope(dtype: torch.dtype) -> Tensor:
     return slope
 
 
+def _run_step(x: Tensor, children: tuple[nn.Module, ...], step: Step) -> tuple[Tensor, int]:
+    """One planned step: fused if allowed now, else its norm alone; the next child's index."""
+    start, dims, with_act = step
+    norm = children[start]
+    gamma, beta = norm.weight, norm.bias
+    params = (gamma, beta, children[start + 1].weight if with_act else _identity_slope(x.dtype))
+    watched = children[start : start + 2] if with_act else (norm,)
+    if fused_call_allowed(x, params, ndim=dims, watched=watched, recording=True):
+        if _fused.loaded():
+            return _fused.fused_instance_norm_prelu(x, *params, norm.eps), start + len(watched)
+        return norm(x), start + 1
+    # A PReLU with hooks must see its input: the norm then runs fused alone. The PReLU's
+    # weight stays among the checked tensors (as when the pair was checked), so that it
+    # still sends a ``torch.func`` transform of it to the stock layers.
+    if with_act and fused_call_allowed(x, params, ndim=dims, watched=(norm,), recording=True):
+        if _fused.loaded():
+            slope = _identity_slope(x.dtype)
+            return _fused.fused_instance_norm_prelu(x, gamma, beta, slope, norm.eps), start + 1
+    return norm(x), start + 1
+
+
+def _run_planned(x: Tensor, children: tuple[nn.Module, ...], steps: tuple[Step, ...]) -> Tensor:
+    """The children in turn, each planned step through :func:`_run_step`."""
+    i = 0
+    for step in steps:
+        for module in children[i : step[0]]:
+            x = module(x)
+        x, i = _run_step(x, children, step)
+    for module in children[i:]:
+        x = module(x)
+    return x
+
+
 class BranchUnit(nn.Sequential):
     """``nn.Sequential`` of a branch unit, with a fused instance norm + PReLU on CPU.
 
@@ -83,30 +128,73 @@ class BranchUnit(nn.Sequential):
     docstring for when the fused kernels run.
     """
 
+    # Bookkeeping, not part of the model: TorchScript leaves them out.
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["_fused_enabled", "_fusion_plan"]
+    # An nn.Sequential turned into a BranchUnit by assigning ``__class__`` skipped
+    # ``__init__``: it reads MDNC_FAST and makes its plan at its first forward.
+    _fused_enabled = None
+    _fusion_plan = None
+
+    def __init__(self, *args: Any) -> None:
+        """Build the unit, read ``MDNC_FAST`` and make the plan.
+
+        Args:
+            *args: the modules, or one ``OrderedDict`` of them, as for ``nn.Sequential``.
+        """
+        super().__init__(*args)
+        self._fused_enabled = _fused.enabled()
+        self._plan()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (deepcopy, pickle) is a new build: the plan is derived state, made again
+        # for the copied children rather than stored in the pickle.
+        state = super().__getstate__()
+        state.pop("_fusion_plan", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # The children may not be complete yet while unpickling: the plan waits for the
+        # first forward. MDNC_FAST is read now, as when a unit is built.
+        self._fused_enabled = _fused.enabled()
+
+    def fusion_steps(self) -> tuple[Step, ...]:
+        """The steps of the current plan (see :func:`plan_steps`); empty: plain forward."""
+        return self._plan()[1]
+
+    def _plan(self) -> _Plan:
+        """The plan of the current children, made again if they changed since."""
+        # The plan is checked against the children at each call instead of being dropped by
+        # the methods that change them: ``_modules`` changes in many ways (``insert`` and
+        # ``__delitem__`` bypass ``add_module``, DataParallel replicas and user code edit
+        # it directly), while comparing a few children by identity costs well under a
+        # microsecond. Changes inside a child (``affine``, ``track_running_stats``) are
+        # not followed: they are fixed at a norm's construction.
+        children = tuple(self._modules.values())
+        plan = self._fusion_plan
+        if plan is None or plan[0] != children:
+            if self._fused_enabled is None:
+                self._fused_enabled = _fused.enabled()
+            plan = (children, plan_steps(children) if self._fused_enabled else ())
+            self._fusion_plan = plan
+        return plan
+
     def forward(self, input: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            if _fused.enabled() and torch.is_grad_enabled():
-                if not (_in_graph_capture() or _global_hooks()):
-                    return self._forward_fused(input)
+        """The children in turn, each planned step fused when nothing can tell.
+
+        Args:
+            input: the input of the first child.
+
+        Returns:
+            The output of the last child.
+        """
+        # Under torch.compile the stock layers run anyway: leaving the plan out of the
+        # captured code also keeps it out of the guards (a copy's first plan would
+        # otherwise force a recompilation).
+        if not (torch.jit.is_scripting() or torch.compiler.is_compiling()):
+            children, steps = self._plan()
+            if steps:
+                return _run_planned(input, children, steps)
         for module in self:
             input = module(input)
         return input
-
-    def _forward_fused(self, x: Tensor) -> Tensor:
-        """The forward, with each fusable norm (+ PReLU) in one call."""
-        modules = list(self._modules.values())
-        i = 0
-        while i < len(modules):
-            m = modules[i]
-            if _fusable_norm(m, x) and (x.requires_grad or m.weight.requires_grad):
-                act = modules[i + 1] if i + 1 < len(modules) else None
-                pair = isinstance(act, nn.PReLU) and not _hooked(act)
-                # An instance norm alone is one followed by a PReLU of slope 1.
-                slope = act.weight if pair else _identity_slope(x.dtype)
-                if _fused.fusable(x, m.weight, m.bias, slope) and _fused.available():
-                    x = _fused.fused_instance_norm_prelu(x, m.weight, m.bias, slope, m.eps)
-                    i += 2 if pair else 1
-                    continue
-            x = m(x)
-            i += 1
-        return x

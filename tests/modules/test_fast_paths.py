@@ -74,3 +74,24 @@ def test_inplace_add_only_after_a_convolution() -> None:
     assert not resnet.BlockPlain1d(4, 4, layer_order="old").inplace_add
     assert not resnet.BlockPlain1d(4, 4, normalizer="null").inplace_add
     assert resnet.BlockPlain1d(4, 4, normalizer="null", activator="null").inplace_add
+
+
+def test_units_plan_their_fused_steps_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdnc.modules._units import BranchUnit
+
+    net = resnet.AE1d(8, [2, 2], in_planes=2, out_planes=3)
+    units = [m for m in net.modules() if isinstance(m, BranchUnit)]
+    assert units and all(u.fusion_steps() == ((0, 3, True),) for u in units)
+    # Built with MDNC_FAST=0: every unit runs the plain Sequential forward, and the network
+    # gives bit for bit the plain composition's outputs and gradients.
+    monkeypatch.setenv("MDNC_FAST", "0")
+    stock = resnet.AE1d(8, [2, 2], in_planes=2, out_planes=3)
+    monkeypatch.delenv("MDNC_FAST")
+    assert all(u.fusion_steps() == () for u in stock.modules() if isinstance(u, BranchUnit))
+    plain = PlainAE1d(8, [2, 2], in_planes=2, out_planes=3)
+    plain.load_state_dict(stock.state_dict(), strict=True)
+    x = torch.randn(2, 2, 40)
+    y, grads = _grads(stock, x)
+    y_plain, grads_plain = _grads(plain, x)
+    assert torch.equal(y, y_plain)
+    assert all(torch.equal(g, g_plain) for g, g_plain in zip(grads, grads_plain, strict=True))

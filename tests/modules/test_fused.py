@@ -297,6 +297,102 @@ def test_scripted_and_traced_branch_units_run_the_stock_layers() -> None:
     assert "mdnc_fused" not in str(traced.graph)
 
 
+def test_the_plan_is_made_when_the_unit_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdnc.modules import _units
+
+    fused, plain = unit()
+    assert fused.fusion_steps() == ((0, 3, True),)
+    assert unit(order=3)[0].fusion_steps() == ((0, 5, True),)
+    shortcut = BranchUnit(
+        nn.Upsample(scale_factor=2.0), nn.Conv1d(4, 4, 1), nn.InstanceNorm1d(4, affine=True)
+    )
+    assert shortcut.fusion_steps() == ((2, 3, False),)
+    for layers in (
+        [nn.Conv1d(4, 4, 3), nn.ReLU()],
+        [nn.InstanceNorm1d(4), nn.PReLU(4)],
+        [nn.InstanceNorm1d(4, affine=True, track_running_stats=True), nn.PReLU(4)],
+        [nn.BatchNorm1d(4), nn.PReLU(4)],
+    ):
+        assert BranchUnit(*layers).fusion_steps() == ()
+    # Nothing planned: the plain nn.Sequential forward, no per-step checks at all.
+    monkeypatch.setattr(_units, "_run_planned", None)
+    monkeypatch.setattr(_units, "fused_call_allowed", None)
+    x = torch.randn(2, 4, 9, requires_grad=True)
+    layers = [nn.Conv1d(4, 4, 3), nn.ReLU()]
+    assert torch.equal(BranchUnit(*layers)(x), nn.Sequential(*layers)(x))
+
+
+def test_the_plan_follows_the_children() -> None:
+    x = torch.randn(2, 4, 9, requires_grad=True)
+    fused = BranchUnit(nn.Conv1d(4, 4, 1), nn.ReLU())
+    assert fused.fusion_steps() == () and not prelu_node(fused(x))
+    fused[1] = nn.InstanceNorm1d(4, affine=True)  # __setitem__: the projection shortcut
+    assert fused.fusion_steps() == ((1, 3, False),) and prelu_node(fused(x))
+    fused.append(nn.PReLU(4))
+    assert fused.fusion_steps() == ((1, 3, True),)
+    fused.insert(0, nn.PReLU(4))  # writes _modules directly
+    assert fused.fusion_steps() == ((2, 3, True),)
+    fused.extend([nn.InstanceNorm1d(4, affine=True), nn.PReLU(1)])
+    assert fused.fusion_steps() == ((2, 3, True), (4, 3, True))
+    del fused[2]  # __delitem__ rebuilds _modules
+    assert fused.fusion_steps() == ((3, 3, True),)
+    fused[4] = nn.Tanh()
+    assert fused.fusion_steps() == ((3, 3, False),)
+    randomise(fused)
+    plain = nn.Sequential(*fused)
+    assert list(fused.state_dict()) == list(plain.state_dict())
+    assert repr(fused).replace("BranchUnit", "Sequential", 1) == repr(plain)
+    out = fused(x)
+    assert prelu_node(out) and rel(out, plain(x)) < 1e-5
+    fused.load_state_dict(plain.state_dict())
+    assert fused.fusion_steps() == ((3, 3, False),)
+
+
+def test_mdnc_fast_is_read_when_the_unit_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(2, 4, 9, requires_grad=True)
+    monkeypatch.setenv("MDNC_FAST", "0")
+    off, plain = unit()
+    monkeypatch.setenv("MDNC_FAST", "1")
+    on = unit()[0]
+    assert off.fusion_steps() == () and on.fusion_steps()
+    assert not prelu_node(off(x)) and torch.equal(off(x), plain(x))
+    off[1] = nn.PReLU(4)  # the decision outlives a change of the children
+    assert off.fusion_steps() == ()
+    monkeypatch.setenv("MDNC_FAST", "0")
+    assert prelu_node(on(x))
+    # A copy is a new build: it reads MDNC_FAST again.
+    assert copy.deepcopy(on).fusion_steps() == ()
+
+
+def test_copies_make_their_own_plan() -> None:
+    import io
+    import pickle
+
+    fused, plain = unit()
+    x = torch.randn(2, 4, 9, requires_grad=True)
+    for clone in (copy.deepcopy(fused), pickle.loads(pickle.dumps(fused))):
+        assert "_fusion_plan" not in clone.__getstate__()
+        out = clone(x)
+        assert prelu_node(out) and rel(out, plain(x)) < 1e-5
+        assert clone._fusion_plan[0] == tuple(clone)
+        assert all(a is not b for a, b in zip(clone, fused, strict=True))
+    buffer = io.BytesIO()
+    torch.save(fused, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert loaded.fusion_steps() == fused.fusion_steps() and prelu_node(loaded(x))
+
+
+def test_a_sequential_turned_into_a_branch_unit_plans_at_its_first_call() -> None:
+    fused, plain = unit()
+    turned = copy.deepcopy(plain)
+    turned.__class__ = BranchUnit
+    x = torch.randn(2, 4, 9, requires_grad=True)
+    out = turned(x)
+    assert turned.fusion_steps() == fused.fusion_steps()
+    assert prelu_node(out) and rel(out, plain(x)) < 1e-5
+
+
 # --- whole networks -------------------------------------------------------------------
 
 

@@ -11,7 +11,11 @@ The library is compiled on first use, or ahead of time by
 cache folder). Importing this package compiles nothing and loads nothing. If the compiler
 or the load fails, :func:`available` is ``False``, one ``RuntimeWarning`` says why, and
 :func:`instance_norm_prelu` computes with the stock operators. ``MDNC_FAST=0`` turns the
-fused kernels off.
+fused kernels off (:class:`mdnc.modules._units.BranchUnit` reads it when it is built).
+
+Whether the fused kernel may run for a given call (no tracing, hooks, ``torch.func``...) is
+decided by :func:`mdnc.modules._fused._torch_compat.fused_call_allowed`, the one place that
+reads PyTorch's private internals.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-__all__ = ["available", "enabled", "instance_norm_prelu"]
+from ._torch_compat import fused_call_allowed
 
-_FLOATS = (torch.float32, torch.float64)
+__all__ = ["available", "enabled", "loaded", "instance_norm_prelu"]
+
 _lock = threading.Lock()
 _ops: tuple[Any, Any] | None = None
 _failure: str | None = None
@@ -41,8 +46,11 @@ def enabled() -> bool:
 
 def available() -> bool:
     """Whether the fused kernels are enabled and loaded; builds them on the first call."""
-    if not enabled():
-        return False
+    return enabled() and loaded()
+
+
+def loaded() -> bool:
+    """Whether the fused kernels are loaded (``MDNC_FAST`` aside); builds them on the first call."""
     if _ops is not None:
         return True
     if _failure is not None:
@@ -93,28 +101,9 @@ class _InstanceNormPReLU(torch.autograd.Function):
         return (gx if need_x else None), ggamma, gbeta, ga, None
 
 
-def _transformed(*tensors: Tensor) -> bool:
-    """Whether forward-mode AD is on or a tensor is seen through ``torch.func`` transforms."""
-    if torch.autograd.forward_ad._current_level >= 0:
-        return True
-    return any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
-
-
 def fusable(x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor) -> bool:
-    """Whether the fused kernels accept these tensors (else the stock operators run)."""
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return False
-    if type(x) is not Tensor or x.device.type != "cpu" or x.dtype not in _FLOATS:
-        return False
-    if x.dim() < 3 or x.numel() == 0 or x.numel() // (x.size(0) * x.size(1)) < 2:
-        return False
-    channels = x.size(1)
-    for p in (gamma, beta, a):
-        if p.dtype != x.dtype or p.device.type != "cpu":
-            return False
-    if gamma.numel() != channels or beta.numel() != channels or a.numel() not in (1, channels):
-        return False
-    return not _transformed(x, gamma, beta, a)
+    """Whether the fused kernels accept these tensors now (else the stock operators run)."""
+    return fused_call_allowed(x, (gamma, beta, a))
 
 
 def instance_norm_prelu(x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: float) -> Tensor:
@@ -139,5 +128,5 @@ def instance_norm_prelu(x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: 
 def fused_instance_norm_prelu(
     x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: float
 ) -> Tensor:
-    """The fused op without checks: :func:`fusable` and :func:`available` must hold."""
+    """The fused op without checks: :func:`fusable` and :func:`loaded` must hold."""
     return _InstanceNormPReLU.apply(x.contiguous(), gamma, beta, a, float(eps))
