@@ -8,9 +8,11 @@ deterministic (seed what is random and print nothing that depends on timing).
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ MODULES = (
     "mdnc.training",
     "mdnc.inference",
     "mdnc.export",
+    "mdnc.registry",
 )
 
 
@@ -493,6 +496,67 @@ def summary_entries() -> list[Entry]:
 # The workflow API
 # ---------------------------------------------------------------------------------------
 
+def _code(text: str) -> str:
+    """An example's code written indented in this file: dedented, without the first newline."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+OBJECTIVE_TEXT = """\
+An objective is chosen by its class attribute `name` (`TrainConfig.objective`,
+`mdnc train --objective NAME`) among the classes registered with
+[`register_objective`](register_objective.md). The [`Trainer`](Trainer.md) calls only its
+methods: [`check`](#check) once the recordings are split, then
+[`training_windows`](#training_windows), [`evaluation`](#evaluation) and
+[`validation_windows`](#validation_windows) to make the data, and at every step
+[`batch`](#batch) and [`loss`](#loss). A subclass implements the three abstract methods
+(`denoising`, `training_windows`, `evaluation`), or subclasses
+[`SupervisedObjective`](SupervisedObjective.md) and overrides what differs (only the loss,
+say). The constructor keeps `objective.config` and the noise model that `config.noise`
+names, `objective.noise`.
+"""
+
+_SPLIT = "the recordings of the run, split ([`SplitData`](SplitData.md))."
+OBJECTIVE_METHOD_ARGS = {
+    "check": {"data": _SPLIT},
+    "denoising": {"paired": "whether the run has paired noisy recordings."},
+    "training_windows": {"data": _SPLIT},
+    "evaluation": {"data": _SPLIT},
+    "validation_windows": {
+        "data": _SPLIT,
+        "inputs": "the held-out inputs that [`evaluation`](#evaluation) returned.",
+    },
+    "batch": {
+        "items": "what the loader yields for one step: the `(input, target, ...)` tensors of "
+        "the training windows' `Dataset`.",
+        "device": "the device the step runs on.",
+    },
+    "loss_count": {"batch": "the batch."},
+}
+OBJECTIVE_RESULTS = {
+    "denoising": "denoising",
+    "training_windows": "dataset",
+    "evaluation": "references, inputs",
+    "validation_windows": "windows",
+    "batch": "batch",
+    "loss": "loss",
+    "loss_count": "count",
+}
+
+TRAINER_TEXT = """\
+[`fit`](#fit) resolves the device (and, under `torchrun`, joins the process group), then
+runs the steps below; [`train`](train.md) is `Trainer(...).fit()`. The steps are methods so
+that a subclass can change one of them (second example). What they make is kept on the
+trainer: `trainer.config` (with `hop` and `epochs` resolved), `trainer.objective`,
+`trainer.data` (a [`SplitData`](SplitData.md)), `trainer.dataset`, `trainer.model`,
+`trainer.optimizer`, `trainer.scheduler`, `trainer.history` (one row per epoch) and
+`trainer.metrics` (the content of `metrics.json`).
+
+Every run folder receives `model.safetensors`, `config.json` and `optimizer.pt` (the
+checkpoint, after every epoch), [`config.toml`](CONFIG_TOML.md) (the options, at set-up),
+[`metrics.json`](METRICS_NAME.md), `loss.png` and `examples.png`.
+"""
+
+
 SAVE_TINY = (
     "from mdnc.checkpoint import build_model, model_config, save_checkpoint\n\n"
     "net = build_model(model_config('UNet1d', channel=4, layers=[1, 1]))\n"
@@ -805,6 +869,136 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "print(snr_db(clean, estimate, axis=-1).round(3))\n"
             ))],
         },
+        "NoiseModel": {
+            "var": "model",
+            "extra": "A noise model is chosen by its class attribute `name` (`--noise NAME`, "
+            "`TrainConfig.noise`, the `noise` argument of [`WindowDataset`](WindowDataset.md)) "
+            "among the classes registered with [`register_noise`](register_noise.md). A "
+            "subclass sets `name` and implements [`sample`](#sample); its constructor's "
+            "keyword arguments, if any, are the model's parameters "
+            "([`get_noise_model`](get_noise_model.md) passes them on). "
+            "[`add`](#add) does the scaling to the SNR, the same for every model.",
+            "methods": ["sample", "add"],
+            "method_results": {"sample": "noise", "add": "noisy"},
+            "examples": [("A noise model with a parameter", _code('''
+                import numpy as np
+
+                from mdnc.data import NoiseModel, snr_db
+
+
+                class ImpulseNoise(NoiseModel):
+                    """Sparse impulses of +-1/sqrt(p), with probability p (unit power)."""
+
+                    name = 'impulse'
+
+                    def __init__(self, p=0.01):
+                        self.p = p
+
+                    def sample(self, shape, rng):
+                        hits = rng.random(shape) < self.p
+                        signs = rng.choice([-1.0, 1.0], size=shape)
+                        return (hits * signs / np.sqrt(self.p)).astype(np.float32)
+
+
+                model = ImpulseNoise(p=0.05)
+                clean = np.sin(np.linspace(0, 100, 10_000))[None].astype(np.float32)
+                noisy = model.add(clean, 10.0, rng=0)
+                print(model, noisy.dtype, round(snr_db(clean, noisy), 1))
+                print('samples hit:', int((noisy != clean).sum()), 'of', clean.size)
+            '''))],
+        },
+        "GaussianNoise": {
+            "var": "model",
+            "base": "subclass of [`NoiseModel`](NoiseModel.md)",
+            "extra": "Registered as `#!py \"gaussian\"`, the default noise model of training "
+            "and of [`WindowDataset`](WindowDataset.md); "
+            "[`add_gaussian_noise`](add_gaussian_noise.md) is its [`add`](NoiseModel.md#add).",
+            "methods": ["sample"],
+            "method_results": {"sample": "noise"},
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import GaussianNoise, add_gaussian_noise
+
+                model = GaussianNoise()
+                noise = model.sample((2, 100_000), np.random.default_rng(0))
+                print(model, noise.dtype, noise.var(axis=-1).round(2))
+                clean = np.sin(np.linspace(0, 100, 10_000))[None]
+                noisy = model.add(clean, 5.0, rng=1)
+                print(np.array_equal(noisy, add_gaussian_noise(clean, 5.0, rng=1)))
+            '''))],
+        },
+        "get_noise_model": {
+            "var": "model",
+            "fallback": {
+                "name": "a registered name (see [`list_noise_models`](list_noise_models.md)).",
+                "params": "the model's parameters: keyword arguments of its class.",
+            },
+            "types": {"params": "dict"},
+            "returns": "An instance of the class registered as `name`.",
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import get_noise_model, snr_db
+
+                model = get_noise_model('gaussian')
+                clean = np.sin(np.linspace(0, 100, 10_000))[None]
+                print(model, round(snr_db(clean, model.add(clean, 5.0, rng=0)), 2))
+                for name, params in (('pink', {}), ('gaussian', {'sigma': 2})):
+                    try:
+                        get_noise_model(name, **params)
+                    except ValueError as err:
+                        print(err)
+            '''))],
+        },
+        "list_noise_models": {
+            "var": "names",
+            "examples": [("Example", _code('''
+                from mdnc.data import list_noise_models
+
+                print(list_noise_models())
+            '''))],
+        },
+        "register_noise": {
+            "var": "cls",
+            "fallback": {"cls": "a [`NoiseModel`](NoiseModel.md) subclass with a class "
+                         "attribute `name`."},
+            "returns": "The class, unchanged.",
+            "extra": "The model is then a choice of `TrainConfig.noise`, of `mdnc train "
+            "--noise` and of the `noise` argument of [`WindowDataset`](WindowDataset.md); it "
+            "must be registered in every process that uses it (import the module that "
+            "defines it).",
+            "examples": [("A new noise model, drawn through the training windows", _code('''
+                import numpy as np
+
+                from mdnc.data import (NoiseModel, WindowDataset, list_noise_models, make_synthetic,
+                                       noise, register_noise)
+
+
+                @register_noise
+                class UniformNoise(NoiseModel):
+                    """White noise, uniform on [-sqrt(3), sqrt(3)] (unit power)."""
+
+                    name = 'uniform'
+
+                    def sample(self, shape, rng):
+                        return rng.uniform(-np.sqrt(3), np.sqrt(3), size=shape).astype(np.float32)
+
+
+                try:
+                    print(list_noise_models())
+                    for name in list_noise_models():
+                        windows = WindowDataset(make_synthetic(1, 4000), window=4000, snr_db=0.0,
+                                                noise=name, seed=0)
+                        x, y = windows[0]
+                        added = (x - y).numpy()
+                        ratio = float(abs(added).max() / added.std())
+                        print(name, 'largest / std:', round(ratio, 2))
+                finally:  # this page's examples share a process with others
+                    noise._NOISE_MODELS.unregister('uniform')
+                print(list_noise_models())
+            '''))],
+        },
         "FAMILIES": {
             "summary": "The names of the signal families of the built-in synthetic data set, "
             "in the order the recordings of `make_synthetic` cycle through them.",
@@ -912,22 +1106,258 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.training": {
+        "CONFIG_TOML": {
+            "summary": "The name of the file of a run folder that holds the run's fully "
+            "resolved options.\n\nTwo tables: `[data]`, where the recordings came from (a "
+            "[`DataConfig`](DataConfig.md), paths made absolute; only when the run was given "
+            "one, as `mdnc train` does), and `[train]`, every [`TrainConfig`](TrainConfig.md) "
+            "option as the run resolved it (`hop`, and the `epochs` of the default schedule). "
+            "The [`Trainer`](Trainer.md) writes it at set-up; `mdnc train --config "
+            "RUN/config.toml --out NEW` repeats the run, and [`read_toml`](read_toml.md) reads "
+            "it.",
+            "examples": [("The options of a run, read back", _code('''
+                import dataclasses
+
+                from mdnc.data import make_synthetic
+                from mdnc.training import CONFIG_TOML, TrainConfig, read_toml, train
+
+                config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4, epochs=1,
+                                     snr_db=5.0)
+                train(config, make_synthetic(6, 600), out='run', progress=False)
+                print(CONFIG_TOML)
+                saved = read_toml(f'run/{CONFIG_TOML}')['train']
+                print(saved['window'], saved['hop'])  # hop as the run resolved it
+                print(TrainConfig(**saved) == dataclasses.replace(config, hop=64))
+            '''))],
+        },
+        "METRICS_NAME": {
+            "summary": "The name of the report file of a run folder, rewritten after every "
+            "epoch.\n\nIt holds the per-epoch rows (losses, learning rate and, on the held-out "
+            "recordings, `snr_in_db`, `snr_out_db`, `snr_gain_db`), the last epoch's values at "
+            "the top, and the options (`config`); non-finite numbers are written as `null`, so "
+            "that the file is valid JSON.",
+            "examples": [("Example", _code('''
+                import json
+
+                from mdnc.data import make_synthetic
+                from mdnc.training import METRICS_NAME, TrainConfig, train
+
+                config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4, epochs=2,
+                                     snr_db=5.0)
+                train(config, make_synthetic(6, 600), out='run', progress=False)
+                with open(f'run/{METRICS_NAME}') as f:
+                    metrics = json.load(f)
+                print(METRICS_NAME, sorted(metrics))
+                print([row['epoch'] for row in metrics['epochs']], metrics['config']['window'])
+            '''))],
+        },
+        "Batch": {
+            "var": "batch",
+            "args_section": "attributes",
+            "extra": "What [`Objective.batch`](Objective.md#batch) makes of a loader batch, "
+            "and what [`Objective.loss`](Objective.md#loss) scores. A masking scheme sets "
+            "`weight` so that only some samples count.",
+            "examples": [("A weight selects the samples that count", _code('''
+                import torch
+
+                from mdnc.training import Batch, TrainConfig, get_objective
+
+                objective = get_objective(TrainConfig())
+                output = torch.zeros(1, 1, 4)
+                target = torch.tensor([[[1.0, 1.0, 3.0, 3.0]]])
+                print(float(objective.loss(output, Batch(output, target))))  # (1 + 1 + 9 + 9) / 4
+                mask = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])
+                print(float(objective.loss(output, Batch(output, target, weight=mask))))
+            '''))],
+        },
+        "ConfigError": {
+            "examples": [("Example", _code('''
+                from mdnc.training import ConfigError, TrainConfig
+
+                for options in ({'window': 0}, {'arch': 'UNet2d'}, {'lr': -1}, {'amp': 'yes'}):
+                    try:
+                        TrainConfig(**options)
+                    except ConfigError as err:
+                        print(err)
+                print(issubclass(ConfigError, ValueError))
+            '''))],
+        },
+        "DataConfig": {
+            "var": "source",
+            "args_section": "attributes",
+            "defaults": {"paths": "[]", "noisy": "[]", "synthetic": "[100, 2000]"},
+            "extra": "The `[data]` table of a run's [`config.toml`](CONFIG_TOML.md), and the "
+            "data options of `mdnc train` (generated from these fields). "
+            "[`train`](train.md) only stores it (argument `source`): the recordings themselves "
+            "are given to it as arrays.",
+            "methods": ["resolved"],
+            "method_results": {"resolved": "source"},
+            "examples": [("Example", _code('''
+                from pathlib import Path
+
+                from mdnc.training import ConfigError, DataConfig
+
+                print(DataConfig())
+                source = DataConfig(paths=['recordings/a.npz'], key='ecg')
+                print([Path(p).is_absolute() for p in source.resolved().paths])
+                try:
+                    DataConfig(noisy=['noisy.npy'])
+                except ConfigError as err:
+                    print(err)
+            '''))],
+        },
+        "Objective": {
+            "var": "objective",
+            "extra": OBJECTIVE_TEXT,
+            "methods": ["check", "denoising", "training_windows", "evaluation",
+                        "validation_windows", "batch", "loss", "loss_count"],
+            "method_fallback": OBJECTIVE_METHOD_ARGS,
+            "method_results": OBJECTIVE_RESULTS,
+            "examples": [("The steps of the default objective", _code('''
+                import torch
+
+                from mdnc.data import make_synthetic
+                from mdnc.training import SplitData, TrainConfig, get_objective
+
+                objective = get_objective(TrainConfig(window=128, snr_db=5.0))
+                data = SplitData(train=make_synthetic(4, 600),
+                                 held_out=make_synthetic(1, 600, seed=1))
+                objective.check(data)
+                windows = objective.training_windows(data)
+                references, inputs = objective.evaluation(data)
+                validation = objective.validation_windows(data, inputs)
+                print(objective.name, objective.noise, objective.denoising(paired=False))
+                print(len(windows), len(references), inputs[0].shape, len(validation))
+                loader = torch.utils.data.DataLoader(windows, batch_size=4)
+                batch = objective.batch(next(iter(loader)), torch.device('cpu'))
+                print(tuple(batch.input.shape), round(float(objective.loss(batch.input, batch)), 3))
+            '''))],
+        },
+        "SplitData": {
+            "var": "data",
+            "args_section": "attributes",
+            "extra": "What an [`Objective`](Objective.md) receives: the [`Trainer`](Trainer.md) "
+            "checks the recordings and splits them ([`split_recordings`](split_recordings.md)) "
+            "before the objective makes windows of them.",
+            "properties": ["channels"],
+            "examples": [("Example", _code('''
+                from mdnc.data import make_synthetic
+                from mdnc.training import SplitData, split_recordings
+
+                recordings = make_synthetic(5, 400, channels=2)
+                train, held_out, _, _ = split_recordings(recordings, 0.2, seed=0)
+                data = SplitData(train, held_out)
+                print(len(data.train), len(data.held_out), data.channels, data.train_noisy)
+            '''))],
+        },
+        "SupervisedObjective": {
+            "var": "objective",
+            "base": "subclass of [`Objective`](Objective.md)",
+            "fallback": {"config": "the options of the run."},
+            "extra": "Registered as `#!py \"supervised\"`, the default of "
+            "[`TrainConfig.objective`](TrainConfig.md). Subclass it to change one step only, "
+            "e.g. the loss (see [`register_objective`](register_objective.md)).",
+            "methods": ["check", "denoising", "training_windows", "evaluation",
+                        "validation_windows"],
+            "method_fallback": OBJECTIVE_METHOD_ARGS,
+            "method_results": OBJECTIVE_RESULTS,
+            "examples": [("Added noise, paired recordings, or reconstruction", _code('''
+                from mdnc.data import make_synthetic
+                from mdnc.training import ConfigError, SplitData, SupervisedObjective, TrainConfig
+
+                for snr in (5.0, None):
+                    objective = SupervisedObjective(TrainConfig(snr_db=snr))
+                    print(f'snr_db={snr}: denoising with pairs', objective.denoising(paired=True),
+                          'without', objective.denoising(paired=False))
+                clean = make_synthetic(3, 600)
+                noisy = [c + 0.1 for c in clean]
+                data = SplitData(clean[:2], clean[2:], train_noisy=noisy[:2],
+                                 held_out_noisy=noisy[2:])
+                try:
+                    SupervisedObjective(TrainConfig(snr_db=5.0)).check(data)
+                except ConfigError as err:
+                    print(err)
+            '''))],
+        },
         "TrainConfig": {
             "var": "config",
             "args_section": "attributes",
             "defaults": {"layers": "[2, 2, 2, 2]"},
+            "extra": "Every option is documented once, in its field: the table below, "
+            "`mdnc train --help` and the `[train]` table of the TOML files "
+            "([`read_toml`](read_toml.md), [`write_toml`](write_toml.md)) are made from it.",
             "methods": ["model_config"],
             "method_fallback": {"model_config": {
                 "channels": "the channel count of the recordings (the network's `in_planes` "
                 "and `out_planes`)."}},
             "method_results": {"model_config": "recipe"},
             "examples": [("Example", (
-                "import dataclasses\n\nfrom mdnc.training import TrainConfig\n\n"
+                "import dataclasses\n\nfrom mdnc.training import ConfigError, TrainConfig\n\n"
                 "config = TrainConfig(snr_db=5.0, epochs=20)\n"
                 "print(dataclasses.asdict(config))\nprint(config.model_config(2))\n"
-                "try:\n    TrainConfig(arch='UNet2d')\nexcept ValueError as err:\n"
+                "try:\n    TrainConfig(arch='UNet2d')\nexcept ConfigError as err:\n"
                 "    print(err)\n"
             ))],
+        },
+        "Trainer": {
+            "var": "trainer",
+            "extra": TRAINER_TEXT,
+            "methods": ["fit", "setup", "setup_data", "setup_model", "setup_optimizer",
+                        "restore", "init_from", "run_epoch", "train_epoch", "validate", "save",
+                        "write_report"],
+            "method_fallback": {
+                "init_from": {"run": "the run folder (or its `config.json`) whose weights to "
+                              "start from."},
+                "run_epoch": {"epoch": "the index of the epoch, from 0."},
+                "train_epoch": {"epoch": "the index of the epoch, from 0 (it seeds the "
+                                "windows' offsets and noise, and the sampler)."},
+                "write_report": {
+                    "outputs": "the network's outputs on the held-out recordings (from "
+                    "[`validate`](#validate)), drawn in `examples.png`.",
+                    "last": "whether this is the last epoch (the pictures are then drawn "
+                    "whatever the time since the last ones).",
+                },
+            },
+            "method_results": {"fit": "metrics", "train_epoch": "loss",
+                               "validate": "row, outputs"},  # fmt: skip
+            "examples": [
+                ("A tiny run", _code('''
+                    import os
+
+                    from mdnc.data import make_synthetic
+                    from mdnc.training import TrainConfig, Trainer
+
+                    config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4,
+                                         epochs=1, snr_db=5.0)
+                    trainer = Trainer(config, make_synthetic(6, 600), 'runs/tiny', progress=False)
+                    metrics = trainer.fit()
+                    print(sorted(trainer.history[-1]))
+                    print(type(trainer.model).__name__, trainer.objective.name,
+                          len(trainer.dataset), 'training windows')
+                    print(sorted(os.listdir('runs/tiny')))
+                ''')),
+                ("One step changed in a subclass", _code('''
+                    from mdnc.data import make_synthetic
+                    from mdnc.training import TrainConfig, Trainer
+
+
+                    class PeakTrainer(Trainer):
+                        """Adds the largest output on the held-out recordings to each row."""
+
+                        def validate(self):
+                            row, outputs = super().validate()
+                            row['peak_out'] = max(float(abs(o).max()) for o in outputs)
+                            return row, outputs
+
+
+                    config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4,
+                                         epochs=2, snr_db=5.0)
+                    trainer = PeakTrainer(config, make_synthetic(6, 600), 'runs/peak',
+                                          progress=False)
+                    metrics = trainer.fit()
+                    print(sorted(metrics['epochs'][-1]))
+                ''')),
+            ],
         },
         "train": {
             "var": "metrics",
@@ -1003,6 +1433,109 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "                                   standardize=True)\n"
                 "print({k: round(v, 2) + 0 for k, v in snr.items()}, outputs[0].shape)\n"
             ))],
+        },
+        "get_objective": {
+            "var": "objective",
+            "fallback": {"config": "the options of the run; `config.objective` names the "
+                         "objective."},
+            "returns": "An instance of the class registered as `config.objective`, made with "
+            "`config` (its noise model too: `objective.noise`).",
+            "examples": [("Example", _code('''
+                from mdnc.training import ConfigError, TrainConfig, get_objective
+
+                objective = get_objective(TrainConfig(snr_db=5.0))
+                print(type(objective).__name__, objective.name, objective.noise,
+                      objective.config.snr_db)
+                try:
+                    TrainConfig(objective='magic')
+                except ConfigError as err:
+                    print(err)
+            '''))],
+        },
+        "list_objectives": {
+            "var": "names",
+            "examples": [("Example", _code('''
+                from mdnc.training import list_objectives
+
+                print(list_objectives())
+            '''))],
+        },
+        "read_toml": {
+            "var": "sections",
+            "examples": [("Read a file, and a typo in one", _code('''
+                from pathlib import Path
+
+                from mdnc.training import ConfigError, TrainConfig, read_toml
+
+                Path('run.toml').write_text('[data]\\nsynthetic = [12, 1000]\\n\\n'
+                                            '[train]\\nwindow = 128\\nlr = 1\\n')
+                sections = read_toml('run.toml')
+                print(sections)
+                print(TrainConfig(**sections['train']).lr)  # the int 1 of the file is a float
+                Path('typo.toml').write_text('[train]\\nwindows = 128\\n')
+                try:
+                    read_toml('typo.toml')
+                except ConfigError as err:
+                    print(err)
+            '''))],
+        },
+        "register_objective": {
+            "var": "cls",
+            "fallback": {"cls": "an [`Objective`](Objective.md) subclass with a class "
+                         "attribute `name`."},
+            "returns": "The class, unchanged.",
+            "extra": "The class is then a choice of `TrainConfig.objective` and of "
+            "`mdnc train --objective`; it must be registered in every process that reads "
+            "such options (import the module that defines it).",
+            "examples": [("A new loss in a few lines", _code('''
+                import torch
+
+                from mdnc.training import (Batch, SupervisedObjective, TrainConfig, get_objective,
+                                           list_objectives, objectives, register_objective)
+
+
+                @register_objective
+                class L1Objective(SupervisedObjective):
+                    """Supervised denoising, scored by the mean absolute error."""
+
+                    name = 'l1'
+
+                    def loss(self, output, batch, reduction='mean'):
+                        return torch.nn.functional.l1_loss(output.float(), batch.target,
+                                                           reduction=reduction)
+
+
+                try:
+                    print(list_objectives())
+                    batch = Batch(input=torch.zeros(2, 1, 8), target=torch.ones(2, 1, 8))
+                    for name in list_objectives():
+                        objective = get_objective(TrainConfig(objective=name, snr_db=5.0))
+                        print(name, float(objective.loss(torch.full((2, 1, 8), 0.5), batch)))
+                finally:  # this page's examples share a process with others
+                    objectives._OBJECTIVES.unregister('l1')
+                print(list_objectives())
+            '''))],
+        },
+        "write_toml": {
+            "var": "path",
+            "fallback": {
+                "path": "the file to write.",
+                "sections": "dataclass instances by table name, e.g. "
+                "`#!py {\"data\": DataConfig(...), \"train\": TrainConfig(...)}`; options that are "
+                "`None` are left out.",
+            },
+            "returns": "The path written.",
+            "examples": [("A round trip", _code('''
+                from mdnc.training import DataConfig, TrainConfig, read_toml, write_toml
+
+                source = DataConfig(synthetic=[12, 1000])
+                config = TrainConfig(channel=4, layers=[1, 1], window=128, epochs=2)
+                path = write_toml('run.toml', {'data': source, 'train': config})
+                print(path.read_text())
+                sections = read_toml(path)
+                print(DataConfig(**sections['data']) == source,
+                      TrainConfig(**sections['train']) == config)
+            '''))],
         },
     },
     "mdnc.inference": {
@@ -1099,6 +1632,123 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             ))],
         },
     },
+    "mdnc.registry": {
+        "KINDS": {
+            "examples": [("Example", _code('''
+                from mdnc.registry import KINDS, list_models
+
+                print(KINDS)
+                for kind in KINDS:
+                    print(kind, len(list_models(kind=kind)), list_models(kind=kind)[:3])
+            '''))],
+        },
+        "FAMILIES": {
+            "examples": [("Example", _code('''
+                from mdnc.registry import FAMILIES, list_models
+
+                print(FAMILIES)
+                for family in FAMILIES:
+                    print(f'{family:>7}', list_models(family=family, order=1))
+            '''))],
+        },
+        "BLOCKS": {
+            "examples": [("Example", _code('''
+                from mdnc.registry import BLOCKS, get_model_info, list_models
+
+                print(BLOCKS)
+                for block in BLOCKS:
+                    print(block, [n for n in list_models(kind='preset')
+                                  if get_model_info(n).block == block])
+            '''))],
+        },
+        "ModelInfo": {
+            "var": "info",
+            "args_section": "attributes",
+            "base": "dataclass (frozen)",
+            "extra": "Made by [`register_model`](register_model.md); "
+            "[`get_model_info`](get_model_info.md) returns it.",
+            "properties": ["same_size"],
+            "examples": [("Example", _code('''
+                from mdnc.registry import get_model_info
+
+                for name in ('AE1d', 'EncoderNet2d', 'unet32', 'decnet13'):
+                    info = get_model_info(name)
+                    print(f'{name:>12}', info.kind, info.family, info.order, info.block,
+                          info.layers, info.channel, info.same_size)
+            '''))],
+        },
+        "get_model": {
+            "var": "builder",
+            "examples": [("A class, and a preset", _code('''
+                import torch
+
+                from mdnc.registry import get_model
+
+                AE1d = get_model('AE1d')
+                net = AE1d(4, [1, 1])
+                print(AE1d.__name__, tuple(net(torch.randn(2, 1, 64)).shape))
+                net = get_model('decnet13')(64, order=1, in_length=2)
+                print(type(net).__name__, tuple(net(torch.randn(2, 2)).shape))
+            '''))],
+        },
+        "get_model_info": {
+            "var": "info",
+            "examples": [("Example", _code('''
+                from mdnc.registry import get_model_info
+
+                info = get_model_info('unet32')
+                print(info.name, info.kind, info.family, info.block, info.layers, info.channel)
+                net = info.builder(order=1, in_planes=2)
+                print(type(net).__name__, net.nlayers, net.in_planes)
+                try:
+                    get_model_info('BlockPlain1d')  # a building block, not a model
+                except ValueError as err:
+                    print(str(err).split(';')[0])
+            '''))],
+        },
+        "list_models": {
+            "var": "names",
+            "examples": [("Example", _code('''
+                from mdnc.registry import list_models
+
+                print(list_models(kind='network', order=1))
+                print(list_models(kind='preset', family='unet'))
+                print(list_models(family='encoder'))
+                print(len(list_models()), 'models in all')
+            '''))],
+        },
+        "register_model": {
+            "var": "decorator",
+            "extra": "The built-in networks and presets are registered this way in "
+            "`mdnc/modules/resnet.py`, in the order of its `__all__`; a new preset is one "
+            "decorated function there (see [Extending mdnc](../../guide/extending.md)).",
+            "examples": [("A new preset", _code('''
+                from mdnc.modules import resnet
+                from mdnc.registry import get_model, list_models, register_model
+
+
+                @register_model(kind='preset', family='ae', block='plain', layers=(1, 1), channel=4)
+                def aetiny(order=2, **kwargs):
+                    """AE preset: channel 4, block 'plain', layers [1, 1]."""
+                    return resnet._build_preset('aetiny', order, kwargs)
+
+
+                try:
+                    print(list_models(kind='preset', family='ae'))
+                    net = get_model('aetiny')(order=1)
+                    print(type(net).__name__, net.nlayers)
+                    register_model('aetiny', kind='preset', family='ae', block='plain', layers=(1,),
+                                   channel=4)(aetiny)
+                except ValueError as err:
+                    print(err)
+                finally:  # this page's examples share a process with others
+                    from mdnc.registry import _unregister
+
+                    _unregister('aetiny')
+                print('aetiny' in list_models())
+            '''))],
+        },
+    },
 }
 
 
@@ -1109,14 +1759,20 @@ def _is_model(entry: Entry, kind: str | None = None) -> bool:
     return entry.name in list_models(kind=kind)
 
 
+# The names of mdnc.training that make the objectives' group.
+OBJECTIVE_NAMES = {"Objective", "SupervisedObjective", "Batch", "SplitData",
+                   "register_objective", "get_objective", "list_objectives"}  # fmt: skip
+
 GROUPS = [
     ("Networks", "mdnc.modules.resnet", lambda e: _is_model(e, "network")),
     ("Blocks", "mdnc.modules.resnet", lambda e: e.kind == "class" and not _is_model(e)),
     ("Presets", "mdnc.modules.resnet", lambda e: _is_model(e, "preset")),
+    ("Model registry", "mdnc.registry", None),
     ("Summary", "mdnc.contribs.torchsummary", None),
     ("Checkpoints", "mdnc.checkpoint", None),
     ("Data", "mdnc.data", None),
-    ("Training", "mdnc.training", None),
+    ("Training", "mdnc.training", lambda e: e.name not in OBJECTIVE_NAMES),
+    ("Training objectives", "mdnc.training", lambda e: e.name in OBJECTIVE_NAMES),
     ("Inference", "mdnc.inference", None),
     ("Export", "mdnc.export", None),
 ]
@@ -1169,6 +1825,9 @@ def _workflow_entry(module: str, name: str) -> Entry:
         base = {"WindowDataset": "`torch.utils.data.Dataset`", "WindowStats": "`NamedTuple`"}.get(
             name, "dataclass" if hasattr(obj, "__dataclass_fields__") else ""
         )
+        if inspect.isabstract(obj):
+            base = "abstract base class"
+        base = data.pop("base", base)
     elif callable(obj):
         kind, label, base = "function", "Function", ""
     else:
@@ -1178,6 +1837,20 @@ def _workflow_entry(module: str, name: str) -> Entry:
         data.setdefault("returns", "The network with its weights, in evaluation mode.")
     return Entry(name=name, module=module, obj=obj, kind=kind, kind_label=label, base=base,
                  **data)  # fmt: skip
+
+
+def _attribute_doc(path: str, name: str) -> str:
+    """The docstring of a module constant: the string literal after its assignment."""
+    import mdnc
+
+    root = Path(mdnc.__file__).resolve().parents[1]
+    body = ast.parse((root / path).read_text(encoding="utf-8")).body
+    for node, after in zip(body, body[1:], strict=False):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
+                return inspect.cleandoc(str(after.value.value))
+    return ""
 
 
 def all_entries() -> tuple[list[Entry], list[tuple[str, str, list[Entry]]]]:
@@ -1193,6 +1866,8 @@ def all_entries() -> tuple[list[Entry], list[tuple[str, str, list[Entry]]]]:
             entry.kind_label = entry.kind_label or entry.kind.capitalize()
             entry.page = entry.page or _page(module, name)
             entry.source = entry.source or _defining_file(entry)
+            if entry.kind == "constant" and not entry.summary:
+                entry.summary = _attribute_doc(entry.source, name)
             entries.append(entry)
     groups = []
     load = [e for e in entries if e.module == "mdnc"]

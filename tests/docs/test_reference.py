@@ -23,6 +23,7 @@ MODULES = [
     "mdnc.training",
     "mdnc.inference",
     "mdnc.export",
+    "mdnc.registry",
 ]
 ENTRIES, _ = all_entries()
 
