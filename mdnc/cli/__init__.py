@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import denoise, export, summary, train
 
-__all__ = ["main", "build_parser"]
+__all__ = ["PLUGIN_GROUP", "build_parser", "load_plugins", "main"]
 
 _COMMANDS = (train, denoise, summary, export)
 
@@ -34,8 +34,47 @@ class UsageError(ValueError):
     """A command-line argument is invalid (reported as a one-line error, exit code 2)."""
 
 
+#: Entry-point group of installed packages that add presets, noise models or objectives.
+PLUGIN_GROUP = "mdnc.plugins"
+
+
+def load_plugins() -> list[str]:
+    """Import the modules that installed packages declare in the ``mdnc.plugins`` group.
+
+    A package makes its own noise models, objectives or presets options of the ``mdnc``
+    command by registering them in a module named in its metadata, e.g. in its
+    ``pyproject.toml``::
+
+        [project.entry-points."mdnc.plugins"]
+        my_noise = "my_package.mdnc_plugin"
+
+    A plugin that fails to import is reported with a ``RuntimeWarning`` and skipped.
+
+    Returns:
+        The names of the plugins loaded.
+    """
+    import warnings
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            entry.load()
+        except Exception as err:  # a broken plugin must not break the command
+            warnings.warn(
+                f"mdnc: plugin {entry.name!r} ({entry.value}) was not loaded: "
+                f"{type(err).__name__}: {err}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        else:
+            loaded.append(entry.name)
+    return loaded
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``mdnc`` command."""
+    """The argument parser of the ``mdnc`` command (installed plugins loaded first)."""
+    load_plugins()
     parser = argparse.ArgumentParser(
         prog="mdnc",
         description="Residual auto-encoders and U-Nets for 1-D signals: train, denoise, "

@@ -152,7 +152,7 @@ class TrainConfig:
     objective: str = option(
         "supervised", group="objective", choices=_objectives,
         help="how windows become (input, target) pairs and a loss: supervised (noise added "
-        "to clean recordings, or paired noisy recordings; none: reconstruction).",
+        "to clean recordings, or paired noisy recordings; with neither, reconstruction).",
     )
     noise: str = option(
         "gaussian", group="objective", choices=_noise_models,

@@ -209,12 +209,6 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Set up, train the remaining epochs, and return the content of ``metrics.json``."""
         try:
-            device = resolve_device(self.config.device)
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        self.ddp = _Distributed(device)
-        self.device = self.ddp.device
-        try:
             self.setup()
             for epoch in range(self.start_epoch, self.config.epochs):
                 self.run_epoch(epoch)
@@ -223,10 +217,12 @@ class Trainer:
                 self.metrics = report.write_report(self.out, self.config, self.history)
             return self.metrics
         finally:
-            self.ddp.close()
+            self.close()
 
     def setup(self) -> None:
-        """Data, model, optimizer; then the checkpoint to resume or the weights to start from."""
+        """Device and process group, data, model, optimizer; then the checkpoint to resume
+        or the weights to start from; then ``config.toml`` (rank 0)."""
+        self.setup_device()
         self.setup_data()
         self.setup_model()
         self.setup_optimizer()
@@ -238,6 +234,25 @@ class Trainer:
             sections = {"data": self.source} if self.source is not None else {}
             self.out.mkdir(parents=True, exist_ok=True)
             write_toml(self.out / CONFIG_TOML, {**sections, "train": self.config})
+
+    def setup_device(self) -> None:
+        """The device, and the process group under ``torchrun`` (see :meth:`close`).
+
+        Raises:
+            ConfigError: the device does not exist here.
+        """
+        try:
+            device = resolve_device(self.config.device)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        self.ddp = _Distributed(device)
+        self.device = self.ddp.device
+
+    def close(self) -> None:
+        """Leave the process group (if :meth:`setup_device` joined one)."""
+        ddp = getattr(self, "ddp", None)
+        if ddp is not None:
+            ddp.close()
 
     def setup_data(self) -> None:
         """The objective, the split, the training windows and the held-out data."""
