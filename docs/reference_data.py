@@ -543,9 +543,11 @@ OBJECTIVE_RESULTS = {
 }
 
 TRAINER_TEXT = """\
-[`fit`](#fit) resolves the device (and, under `torchrun`, joins the process group), then
-runs the steps below; [`train`](train.md) is `Trainer(...).fit()`. The steps are methods so
-that a subclass can change one of them (second example). What they make is kept on the
+[`fit`](#fit) runs [`setup`](#setup) (which resolves the device and, under `torchrun`,
+joins the process group in [`setup_device`](#setup_device)), the epochs, then
+[`close`](#close); [`train`](train.md) is `Trainer(...).fit()`. The steps are methods so
+that a subclass can change one of them (second example), and they can be called one by
+one (`setup()`, then `run_epoch(0)`, ..., then `close()`). What they make is kept on the
 trainer: `trainer.config` (with `hop` and `epochs` resolved), `trainer.objective`,
 `trainer.data` (a [`SplitData`](SplitData.md)), `trainer.dataset`, `trainer.model`,
 `trainer.optimizer`, `trainer.scheduler`, `trainer.history` (one row per epoch) and
@@ -1302,9 +1304,9 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "Trainer": {
             "var": "trainer",
             "extra": TRAINER_TEXT,
-            "methods": ["fit", "setup", "setup_data", "setup_model", "setup_optimizer",
-                        "restore", "init_from", "run_epoch", "train_epoch", "validate", "save",
-                        "write_report"],
+            "methods": ["fit", "setup", "setup_device", "setup_data", "setup_model",
+                        "setup_optimizer", "restore", "init_from", "run_epoch", "train_epoch",
+                        "validate", "save", "write_report", "close"],
             "method_fallback": {
                 "init_from": {"run": "the run folder (or its `config.json`) whose weights to "
                               "start from."},
