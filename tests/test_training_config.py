@@ -45,7 +45,7 @@ def test_help_shows_defaults_and_choices_from_the_registries() -> None:
         ({"window": "512"}, "window must be an int >= 1, got '512' (str)."),
         ({"layers": []}, "layers must be a non-empty list of ints >= 1, got []."),
         ({"layers": [2, 0]}, "layers must be an int >= 1, got 0."),
-        ({"block": "dense"}, "block must be one of 'bottleneck', 'plain', got 'dense'."),
+        ({"block": "dense"}, "block must be one of 'plain', 'bottleneck', got 'dense'."),
         ({"objective": "magic"}, "objective must be one of 'supervised'"),
         ({"noise": "purple"}, "noise must be one of 'gaussian'"),
         ({"snr_db": float("nan")}, "snr_db must be a finite number of dB, got nan."),
@@ -75,7 +75,7 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     config = TrainConfig(layers=[1, 2], snr_db=3.5, epochs=7, lr=1e-3, standardize=False)
     source = DataConfig(paths=["/x/a.npy"], key="ecg")
     path = write_toml(tmp_path / "config.toml", {"data": source, "train": config})
-    assert path.read_text().startswith("# The resolved options of an mdnc training run.")
+    assert path.read_text().startswith("# The options of an mdnc training run.")
     found = read_toml(path)
     assert TrainConfig(**found["train"]) == config
     assert DataConfig(**found["data"]) == source

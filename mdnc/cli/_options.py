@@ -2,7 +2,8 @@
 
 Each field made by :func:`mdnc.training.config.option` becomes one option: ``--name-with-
 dashes``, its type from the annotation (``int``, ``float``, ``str``, ``bool`` as
-``--x/--no-x``, lists as several values), its help text and default from the field.
+``--x/--no-x``, lists as several values; an optional value takes ``none`` to unset it,
+e.g. over a configuration file), its help text and default from the field.
 Options are added with ``default=SUPPRESS``, so that :func:`given` tells exactly which
 ones the user typed (those override a configuration file).
 """
@@ -34,6 +35,16 @@ def _value_type(hint: Any) -> tuple[Any, bool]:
     return hint, False
 
 
+def _or_none(kind: type) -> Any:
+    """An argparse type for an optional value: ``none`` unsets it (back to its default)."""
+
+    def convert(text: str) -> Any:
+        return None if text.strip().lower() == "none" else kind(text)
+
+    convert.__name__ = kind.__name__  # argparse names the type in its error messages
+    return convert
+
+
 def _argument(f: dataclasses.Field, hint: Any) -> tuple[list[str], dict[str, Any]]:
     """The ``add_argument`` call for one field."""
     cli = dict(f.metadata.get("cli", {}))
@@ -51,7 +62,10 @@ def _argument(f: dataclasses.Field, hint: Any) -> tuple[list[str], dict[str, Any
     if kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
         return [flag(f.name)], kwargs
-    kwargs["type"] = kind
+    optional = type(None) in typing.get_args(hint) and not many
+    kwargs["type"] = _or_none(kind) if optional else kind
+    if optional:
+        kwargs["help"] += "; 'none' unsets it"
     if many:
         kwargs["nargs"] = cli.get("nargs", "+")
     if cli.get("positional"):

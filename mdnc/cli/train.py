@@ -122,6 +122,9 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
         raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
     file = _read_file(args.config) if args.config else {"data": {}, "train": {}}
     data_cli, train_cli = given(args, DataConfig), given(args, TrainConfig)
+    if "paths" in data_cli:  # recordings given here replace the file's, and their pairs
+        file["data"].pop("paths", None)
+        file["data"].pop("noisy", None)
     if args.config:
         _checked_file(DataConfig, file["data"], data_cli, args.config)
         _checked_file(TrainConfig, file["train"], train_cli, args.config)
@@ -131,7 +134,16 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
         options.setdefault("snr_db", SYNTHETIC_SNR_DB)
     if options.get("init_from"):
         options["init_from"] = str(Path(options["init_from"]).resolve())
-    return source, TrainConfig(**options), out
+    config = TrainConfig(**options)
+    _check_objective(config, source)
+    return source, config, out
+
+
+def _check_objective(config: Any, source: Any) -> None:
+    """The objective's check of the data, before any recording is read."""
+    from mdnc.training import SplitData, get_objective
+
+    get_objective(config).check(SplitData([], [], [] if source.noisy else None))
 
 
 def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:

@@ -6,9 +6,13 @@ and the optimisation: what :func:`mdnc.training.train` needs) and :class:`DataCo
 command line (``mdnc train --help``), the docstrings' ``Attributes`` sections and the
 TOML files all read the field metadata made by :func:`option`.
 
-A run folder keeps its fully resolved options as ``config.toml`` (tables ``[data]`` and
-``[train]``), and ``mdnc train --config FILE.toml`` reads such a file back, so that a run
-can be repeated; :func:`read_toml` and :func:`write_toml` do that.
+A run folder keeps its options as ``config.toml`` (tables ``[data]`` and ``[train]``:
+every option, defaults included, paths absolute), and ``mdnc train --config FILE.toml``
+reads such a file back, so that a run can be repeated; :func:`read_toml` and
+:func:`write_toml` do that. Options whose default is derived (``hop``: half the window;
+``epochs``: the default schedule) stay unset in the file, so that they follow a changed
+window or data set, and a comment at the end says what they resolved to; the same data
+and options resolve them the same way.
 
 Example:
     >>> config = TrainConfig(window=1024, snr_db=5.0)
@@ -41,6 +45,10 @@ __all__ = [
     "signal_networks",
     "write_toml",
 ]
+
+
+#: The largest seed (what ``torch.manual_seed`` takes as a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
 
 
 class ConfigError(ValueError):
@@ -82,6 +90,12 @@ def signal_networks() -> list[str]:
     ]
 
 
+def _blocks() -> tuple[str, ...]:
+    from mdnc.registry import BLOCKS
+
+    return tuple(BLOCKS)
+
+
 def _objectives() -> list[str]:
     from .objectives import list_objectives
 
@@ -112,7 +126,7 @@ def _document(cls: type) -> type:
 
 
 @_document
-@dataclass
+@dataclass(kw_only=True)
 class TrainConfig:
     """Options of a training run (JSON- and TOML-serialisable; stored with the checkpoint).
 
@@ -122,8 +136,8 @@ class TrainConfig:
 
     arch: str = option(
         "UNet1d", group="model", choices=signal_networks, metavar="CLASS",
-        help="network class (a 1-D network of mdnc.modules.resnet whose output has the "
-        "input's shape: UNet1d or AE1d).",
+        help="network class: a 1-D network of mdnc.modules.resnet (mdnc.registry) whose "
+        "output has the input's shape.",
     )
     channel: int = option(16, group="model", help="width (channels) of the first stage.")
     layers: list[int] = option(
@@ -131,7 +145,7 @@ class TrainConfig:
         help="residual blocks per stage, e.g. 2 2 2 2.",
     )
     block: str = option(
-        "bottleneck", group="model", choices=("bottleneck", "plain"),
+        "bottleneck", group="model", choices=_blocks,
         help="residual block: bottleneck (1, k, 1 convolutions) or plain (k, k).",
     )
     kernel_size: int = option(3, group="model", help="odd kernel size of the blocks.")
@@ -192,7 +206,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.arch = _checked(check_choice, "arch", self.arch, signal_networks())
-        self.block = _checked(check_choice, "block", self.block, ("bottleneck", "plain"))
+        self.block = _checked(check_choice, "block", self.block, _blocks())
         self.objective = _checked(check_choice, "objective", self.objective, _objectives())
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
         for name in ("channel", "kernel_size", "window", "batch_size"):
@@ -201,6 +215,8 @@ class TrainConfig:
             if getattr(self, name) is not None:
                 setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
         self.seed = _checked(check_int, "seed", self.seed, 0)
+        if self.seed > MAX_SEED:
+            raise ConfigError(f"seed must be an int in [0, 2**63 - 1], got {self.seed!r}.")
         self.workers = _checked(check_int, "workers", self.workers, 0)
         self.examples = _checked(check_int, "examples", self.examples, 0)
         self.layers = _check_layers(self.layers)
@@ -215,8 +231,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
         for name in ("device", "init_from"):
             value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise ConfigError(f"{name} must be a string, got {value!r}.")
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(f"{name} must be a non-empty string, got {value!r}.")
 
     def model_config(self, channels: int) -> dict[str, Any]:
         """The checkpoint recipe of the network for recordings of ``channels`` channels."""
@@ -240,7 +256,7 @@ def _check_layers(layers: Any) -> list[int]:
 
 
 @_document
-@dataclass
+@dataclass(kw_only=True)
 class DataConfig:
     """Where the recordings of a run come from (files, or the built-in synthetic set)."""
 
@@ -370,8 +386,13 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def toml_text(sections: Mapping[str, Any]) -> str:
-    """TOML text of dataclass instances by section (``None`` values are left out)."""
+def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
+    """TOML text of dataclass instances by section (``None`` values are left out).
+
+    Args:
+        sections: dataclass instances by table name, e.g. ``{"train": config}``.
+        notes: comment lines appended at the end (e.g. what an unset option resolved to).
+    """
     import tomli_w
 
     document = {
@@ -379,15 +400,24 @@ def toml_text(sections: Mapping[str, Any]) -> str:
         for name, obj in sections.items()
     }
     header = (
-        "# The resolved options of an mdnc training run. Repeat the run with\n"
+        "# The options of an mdnc training run. Repeat the run with\n"
         "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
         "# (options given on the command line override those in the file).\n\n"
     )
-    return header + tomli_w.dumps(document)
+    footer = "".join(f"# {note}\n" for note in notes)
+    return header + tomli_w.dumps(document) + footer
 
 
-def write_toml(path: str | os.PathLike[str], sections: Mapping[str, Any]) -> Path:
-    """Write dataclass instances by section (e.g. ``{"train": config}``) as TOML, atomically."""
+def write_toml(
+    path: str | os.PathLike[str], sections: Mapping[str, Any], notes: Sequence[str] = ()
+) -> Path:
+    """Write dataclass instances by section (e.g. ``{"train": config}``) as TOML, atomically.
+
+    Args:
+        path: the file to write.
+        sections: dataclass instances by table name.
+        notes: comment lines appended at the end.
+    """
     from mdnc._utils import write_text_atomic
 
-    return write_text_atomic(path, toml_text(sections))
+    return write_text_atomic(path, toml_text(sections, notes))

@@ -203,7 +203,8 @@ class SupervisedObjective(Objective):
         """Paired noisy recordings and added noise exclude each other."""
         if data.train_noisy is not None and self.config.snr_db is not None:
             raise ConfigError(
-                "give either paired noisy recordings (--noisy) or snr_db (--snr-db), not both."
+                "give either paired noisy recordings (noisy, --noisy) or noise to add (snr_db, "
+                "--snr-db), not both."
             )
 
     def denoising(self, paired: bool) -> bool:

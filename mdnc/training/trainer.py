@@ -96,6 +96,11 @@ def split_data(
     # Checks names, lengths, channels and finite samples of every recording before the split.
     WindowDataset(clean, config.window, names=names)
     train, held_out, tr_idx, va_idx = split_recordings(clean, config.val_fraction, config.seed)
+    if held_out and held_out[0].shape[-1] == 0:
+        raise ConfigError(
+            f"val_fraction ({config.val_fraction}) holds out no sample of the only recording "
+            f"({clean[0].shape[-1]} samples); give a larger val_fraction, or 0 for none."
+        )
     data = SplitData(train, held_out, train_names=[names[i] for i in tr_idx] if names else None)
     if noisy is not None and len(clean) == 1:
         data.held_out_noisy = split_recordings(noisy, config.val_fraction, config.seed)[1]
@@ -196,6 +201,7 @@ class Trainer:
         source: DataConfig | None = None,
     ) -> None:
         self.config, self.out = config, Path(out)
+        self.options = config  # as given: derived defaults (hop, epochs) unresolved
         self.recordings = (clean, noisy, names)
         self.resuming, self.progress = resume, progress
         self.extra, self.source = dict(extra or {}), source
@@ -231,9 +237,21 @@ class Trainer:
         elif self.config.init_from is not None:
             self.init_from(self.config.init_from)
         if self.ddp.main:
-            sections = {"data": self.source} if self.source is not None else {}
-            self.out.mkdir(parents=True, exist_ok=True)
-            write_toml(self.out / CONFIG_TOML, {**sections, "train": self.config})
+            self.write_options()
+
+    def write_options(self) -> None:
+        """``config.toml``: the options as given (derived defaults noted in comments)."""
+        sections = {"data": self.source} if self.source is not None else {}
+        notes = []
+        if self.options.hop is None:
+            notes.append(f"hop is unset: half the window, {self.config.hop} samples here.")
+        if self.options.epochs is None:
+            notes.append(
+                f"epochs is unset: the default schedule gave {self.config.epochs} epochs of "
+                f"{len(self.loader)} steps here."
+            )
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_toml(self.out / CONFIG_TOML, {**sections, "train": self.options}, notes)
 
     def setup_device(self) -> None:
         """The device, and the process group under ``torchrun`` (see :meth:`close`).
@@ -312,29 +330,54 @@ class Trainer:
             self.optimizer, T_max=c.epochs, eta_min=c.lr * 0.05
         )
 
-    def _check_recipe(self, saved: dict[str, Any], where: str, advice: str) -> None:
-        theirs = (saved.get("class"), saved.get("kwargs"))
-        if theirs != (self.recipe["class"], self.recipe["kwargs"]):
+    def _check_network(self, loaded: nn.Module, saved: dict[str, Any], where: str,
+                       advice: str) -> None:  # fmt: skip
+        """Raise ConfigError unless ``loaded`` is the network these options describe."""
+        ours = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
+        theirs = {k: tuple(v.shape) for k, v in loaded.state_dict().items()}
+        if type(loaded) is not type(self.model) or ours != theirs:
             raise ConfigError(
-                f"{where} holds {theirs[0]}({theirs[1]}), not the {self.recipe['class']}"
-                f"({self.recipe['kwargs']}) that these options and data describe; {advice}."
+                f"{where} holds {saved.get('class')}({saved.get('kwargs')}), not the "
+                f"{self.recipe['class']}({self.recipe['kwargs']}) that these options and data "
+                f"describe; {advice}."
             )
 
     def restore(self) -> None:
-        """Load the weights, optimizer, scheduler and history of the run in ``out``."""
+        """Load the weights, optimizer, scheduler and history of the run in ``out``.
+
+        Raises:
+            CheckpointError: no checkpoint, or one of another network.
+            ConfigError: ``epochs`` is below the epochs the run has done.
+        """
         loaded, saved = load_checkpoint(self.out, map_location=self.device)
         try:
-            self._check_recipe(saved, str(self.out / "config.json"), "resume with the "
-                               "options it was trained with")  # fmt: skip
+            self._check_network(loaded, saved, str(self.out / "config.json"),
+                                "resume with the options it was trained with")  # fmt: skip
         except ConfigError as err:
             raise CheckpointError(str(err)) from None
+        extra = saved.get("extra", {})
+        self.history = list(extra.get("history", []))
+        self.start_epoch = int(extra.get("epoch", 0))
+        if self.config.epochs < self.start_epoch:
+            raise ConfigError(
+                f"epochs ({self.config.epochs}) is below the {self.start_epoch} epochs the run "
+                f"in {self.out} has done; give {self.start_epoch} or more to extend it."
+            )
         self.model.load_state_dict(loaded.state_dict())
         state = load_training_state(self.out, map_location=self.device)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["training_state"]["scheduler"])
-        extra = saved.get("extra", {})
-        self.history = list(extra.get("history", []))
-        self.start_epoch = int(extra.get("epoch", 0))
+        if self.scheduler.T_max != self.config.epochs:
+            self._stretch_schedule()
+
+    def _stretch_schedule(self) -> None:
+        """Cosine decay over the new number of epochs, from where the run stands."""
+        sched = self.scheduler
+        sched.T_max = self.config.epochs
+        # The scheduler updates the rate from its last value; restart it from the closed form.
+        phase = (1 + math.cos(math.pi * sched.last_epoch / sched.T_max)) / 2
+        for group, base in zip(self.optimizer.param_groups, sched.base_lrs, strict=True):
+            group["lr"] = sched.eta_min + (base - sched.eta_min) * phase
 
     def init_from(self, run: str) -> None:
         """Start from the weights of another run (fine-tuning); the networks must agree.
@@ -344,10 +387,10 @@ class Trainer:
             ConfigError: its network is not the one these options describe.
         """
         loaded, saved = load_checkpoint(run, map_location=self.device)
-        self._check_recipe(
-            saved, f"init_from {run}",
-            "give the network options it was trained with (--arch, --channel, --layers, "
-            "--block, --kernel-size) and data with as many channels",
+        self._check_network(
+            loaded, saved, f"init_from {run}",
+            "give the network options it was trained with (arch, channel, layers, block, "
+            "kernel_size) and data with as many channels",
         )  # fmt: skip
         self.model.load_state_dict(loaded.state_dict())
 

@@ -31,7 +31,11 @@ def test_config_toml_repeats_the_run(tmp_path: Path) -> None:
     assert main(["train", "--out", str(first), *SMALL, *TINY, "--seed", "3"]) == 0
     saved = read_toml(first / "config.toml")
     assert saved["train"]["epochs"] == 2 and saved["train"]["seed"] == 3
-    assert saved["train"]["snr_db"] == 5.0 and saved["train"]["hop"] == 64  # resolved
+    assert saved["train"]["snr_db"] == 5.0  # the synthetic data's default, made explicit
+    # Derived defaults stay unset (they follow the window and the data), with a note.
+    assert "hop" not in saved["train"] and "hop is unset: half the window, 64 samples" in (
+        first / "config.toml"
+    ).read_text()
     assert main(["train", "--config", str(first / "config.toml"), "--out", str(second),
                  "--quiet"]) == 0  # fmt: skip
     assert _without_times(_metrics(first)) == _without_times(_metrics(second))
@@ -99,7 +103,7 @@ def test_init_from_another_architecture_is_a_clear_error(tmp_path: Path, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"init_from {source.resolve()} holds UNet1d(" in err and "'channel': 4" in err
-    assert "'channel': 8" in err and "--channel" in err
+    assert "'channel': 8" in err and "(arch, channel, layers" in err
     assert not tuned.exists()
     args = ["--out", str(tuned), "--init-from", str(tmp_path / "no"), *SMALL, *TINY]
     assert main(["train", *args]) == 2
@@ -150,3 +154,76 @@ def test_relative_paths_in_a_config_file_are_taken_from_its_folder(tmp_path: Pat
     run = tmp_path / "run"
     assert main(["train", "--config", str(config), "--out", str(run), *TINY, "--quiet"]) == 0
     assert read_toml(run / "config.toml")["data"]["paths"] == [str(folder / "data")]
+
+
+def _pairs(folder: Path, n: int = 4) -> tuple[list[str], list[str]]:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    clean, noisy = [], []
+    for i in range(n):
+        x = np.sin(np.arange(600) / (5.0 + i))[None].astype(np.float32)
+        clean.append(str(folder / f"c{i}.npy"))
+        noisy.append(str(folder / f"n{i}.npy"))
+        np.save(clean[-1], x)
+        np.save(noisy[-1], x + 0.3 * rng.standard_normal(x.shape).astype(np.float32))
+    return clean, noisy
+
+
+def test_data_given_with_a_config_file_replaces_the_files_data(tmp_path: Path) -> None:
+    clean, noisy = _pairs(tmp_path / "d")
+    first, second = tmp_path / "p1", tmp_path / "p2"
+    args = [*clean, "--noisy", *noisy, *TINY, "--epochs", "1", "--quiet"]
+    assert main(["train", *args, "--out", str(first)]) == 0
+    # New recordings replace the file's recordings and their noisy pairs.
+    args = ["--config", str(first / "config.toml"), *clean[:3], "--snr-db", "5", "--quiet"]
+    assert main(["train", *args, "--out", str(second)]) == 0
+    saved = read_toml(second / "config.toml")
+    assert saved["data"]["paths"] == clean[:3] and saved["data"]["noisy"] == []
+
+
+def test_none_unsets_an_option_of_the_file_and_derived_defaults_follow(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["train", "--out", str(first), *SMALL, *TINY, "--hop", "32"]) == 0
+    args = ["--config", str(first / "config.toml"), "--window", "256", "--hop", "none"]
+    assert main(["train", *args, "--out", str(second), "--quiet"]) == 0
+    assert _metrics(second)["config"]["hop"] == 128  # half the new window, not the file's 32
+    assert main(["train", "--config", str(first / "config.toml"), "--snr-db", "none",
+                 "--out", str(tmp_path / "c"), "--quiet"]) == 0  # fmt: skip
+    assert _metrics(tmp_path / "c")["snr_in_db"] is None  # reconstruction: no noise added
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["--synthetic", "1", "600", "--val-fraction", "0.0001"],
+         r"val_fraction \(0.0001\) holds out no sample of the only recording \(600 samples\)"),
+        (["--seed", str(2**70)], r"seed must be an int in \[0, 2\*\*63 - 1\]"),
+        (["--init-from", ""], r"init_from must be a non-empty string, got ''"),
+        (["--hop", "x"], r"argument --hop: invalid int value: 'x'"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_one_line_errors_and_leave_no_run(
+    tmp_path: Path, capsys, args: list[str], pattern: str
+) -> None:
+    run = tmp_path / "run"
+    try:
+        code = main(["train", "--out", str(run), *TINY, "--quiet", *args])
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert re.search(pattern, err[-1]), err
+    assert not run.exists()
+
+
+def test_resume_stretches_the_schedule_and_refuses_fewer_epochs(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *SMALL, *TINY, "--epochs", "1"]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    lrs = [row["lr"] for row in _metrics(run)["epochs"]]
+    # Cosine decay from 2e-3 to 1e-4 over the 3 epochs now asked for.
+    assert lrs[1] == pytest.approx(1e-4 + 1.9e-3 * (1 + np.cos(2 * np.pi / 3)) / 2)
+    assert lrs[2] == pytest.approx(1e-4)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
+    assert "epochs (2) is below the 3 epochs the run" in capsys.readouterr().err
