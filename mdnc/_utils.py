@@ -12,10 +12,11 @@ Everything here imports the standard library only (torch on first use), so that
   suffix the writer needs, so two processes never share one and a crash leaves nothing
   that looks like a recording.
 * :func:`eval_mode`: evaluation mode for a block, each submodule's own mode restored.
-* :func:`resolve_device`: ``"auto"`` and device strings, checked.
-* :func:`is_int`; :func:`check_int`, :func:`check_real`, :func:`check_choice`: argument
-  checks with the house message ("NAME must be ..., got VALUE."): ``TypeError`` for a
-  wrong type, ``ValueError`` for a value out of range.
+* :func:`resolve_device`: ``"auto"`` and device strings, checked; :data:`DEVICE_HELP`
+  describes them in command-line help.
+* :func:`is_int`; :func:`check_int`, :func:`check_real`, :func:`check_choice`,
+  :func:`check_order`: argument checks with the house message ("NAME must be ..., got
+  VALUE."): ``TypeError`` for a wrong type, ``ValueError`` for a value out of range.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
+    "DEVICE_HELP",
     "NameRegistry",
     "atomic_path",
     "check_choice",
     "check_int",
+    "check_order",
     "check_real",
     "eval_mode",
     "fsync_path",
@@ -186,6 +189,10 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
             module.training = training
 
 
+DEVICE_HELP = "auto, cpu, cuda or cuda:N"
+"""The device names :func:`resolve_device` takes, for command-line help."""
+
+
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; any other name is used as given.
 
@@ -285,6 +292,21 @@ def check_real(
     if bad:
         raise ValueError(f"{name} must be {need}, got {value!r}.")
     return v
+
+
+def check_order(order: Any, name: str = "order") -> int:
+    """Return ``order`` as an ``int`` if it is 1, 2 or 3 (a number of spatial axes).
+
+    Args:
+        order: the value to check (Python or numpy integers, not ``bool``).
+        name: how the argument is called in the message.
+
+    Raises:
+        ValueError: anything else (of any type).
+    """
+    if not is_int(order) or order not in (1, 2, 3):
+        raise ValueError(f"{name} must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
+    return int(order)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str], *, casefold: bool = False) -> str:

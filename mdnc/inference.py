@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mdnc._utils import check_int, check_real, eval_mode
+from mdnc._utils import check_choice, check_int, check_real, eval_mode, resolve_device
 from mdnc.data import windows as _windows
 
 __all__ = [
@@ -204,8 +204,9 @@ def apply_overlap_add(
         window: samples per window; at least ``model.min_size[0]`` when the model has one.
         overlap: fraction of a window shared with the next one, in ``[0, 1)``.
         batch_size: windows per model call.
-        device: where the model runs; default: the device of the model's parameters
-            (CPU for a callable without parameters).
+        device: where the model runs: a ``torch.device`` or a name (``"auto"``: CUDA
+            when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"``); default: the
+            device of the model's parameters (CPU for a callable without parameters).
         standardize: standardise each window per channel with :func:`mdnc.data.standardize`
             before the model and map the output back with that window's statistics
             (needs as many output channels as input channels, or one input channel).
@@ -222,7 +223,8 @@ def apply_overlap_add(
     Raises:
         TypeError: an argument has the wrong type (e.g. ``window=256.0``, a list signal).
         ValueError: an argument is out of range (``window`` below ``model.min_size``,
-            ``overlap`` outside ``[0, 1)``, ``batch_size < 1``), the signal is empty, not
+            ``overlap`` outside ``[0, 1)``, ``batch_size < 1``, an unknown device name,
+            or CUDA where there is none), the signal is empty, not
             1-D or 2-D, has a channel count the model does not take, or contains NaN/Inf,
             or the model's output has the wrong shape.
 
@@ -280,8 +282,7 @@ def _check_arguments(
     window = check_int("window", window, min_window, why if min_window > 1 else "")
     overlap = check_real("overlap", overlap, low=0.0, high=1.0, high_open=True)
     batch_size = check_int("batch_size", batch_size, 1)
-    if padding not in PADDING_MODES:
-        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}.")
+    check_choice("padding", padding, PADDING_MODES)
     if not isinstance(standardize, bool):
         raise TypeError(f"standardize must be a bool, got {standardize!r}.")
     return window, overlap, batch_size
@@ -304,13 +305,11 @@ def _checked_signal(model: Callable[[Tensor], Tensor], signal: Any) -> tuple[Ten
 def _run_device(
     device: str | torch.device | None, model_device: torch.device | None, x: Tensor
 ) -> torch.device:
-    """``device`` when given, else the model's device, else the signal's."""
-    try:
-        return torch.device(device) if device is not None else (model_device or x.device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
-        ) from None
+    """``device`` when given (a name through :func:`mdnc._utils.resolve_device`, a
+    ``torch.device`` as it is), else the model's device, else the signal's."""
+    if device is None:
+        return model_device or x.device
+    return device if isinstance(device, torch.device) else resolve_device(device)
 
 
 def _progress_bar(n_windows: int) -> Any:

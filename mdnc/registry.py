@@ -10,8 +10,8 @@ API reference and the tests. Adding a preset takes one decorated function in
 The residual blocks (``BlockPlain1d``, ...) are building blocks, not models: they are not
 registered.
 
-This module imports only the standard library; the lookups import
-``mdnc.modules.resnet`` themselves, so they work on their own.
+This module imports only the standard library and :mod:`mdnc._utils` (no torch); the
+lookups import ``mdnc.modules.resnet`` themselves, so they work on their own.
 
 Example:
     >>> from mdnc.registry import get_model, get_model_info, list_models
@@ -32,6 +32,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+from ._utils import check_choice, check_int, check_order, is_int
 
 __all__ = [
     "BLOCKS",
@@ -92,37 +94,30 @@ class ModelInfo:
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
-def _check_choice(what: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
-
-
 def _check_preset_fields(
     block: str | None, layers: tuple[int, ...] | None, channel: int | None
-) -> None:
-    _check_choice("block", block, BLOCKS)
-    if not layers or not all(type(n) is int and n >= 1 for n in layers):
+) -> tuple[str, tuple[int, ...], int]:
+    """The checked block, layers (ints, a tuple) and channel of a preset."""
+    block = check_choice("block", block, BLOCKS)
+    if not layers or not all(is_int(n) and n >= 1 for n in layers):
         raise ValueError(f"layers must be a non-empty sequence of ints >= 1, got {layers!r}.")
-    if type(channel) is not int or channel < 1:
-        raise ValueError(f"channel must be an int >= 1, got {channel!r}.")
+    return block, tuple(int(n) for n in layers), check_int("channel", channel, 1)
 
 
 def _make_info(name: str, builder: Callable, fields: dict) -> ModelInfo:
     """The checked :class:`ModelInfo` of one registration."""
-    _check_choice("kind", fields["kind"], KINDS)
-    _check_choice("family", fields["family"], FAMILIES)
+    check_choice("kind", fields["kind"], KINDS)
+    check_choice("family", fields["family"], FAMILIES)
     if fields["kind"] == "network":
-        if isinstance(fields["order"], bool) or fields["order"] not in (1, 2, 3):
-            raise ValueError(f"a network's order must be 1, 2 or 3, got {fields['order']!r}.")
+        fields["order"] = check_order(fields["order"], "a network's order")
         extra = [k for k in ("block", "layers", "channel") if fields[k] is not None]
         if extra:
             raise ValueError(f"a network takes no {', '.join(extra)} (presets do).")
     else:
         if fields["order"] is not None:
             raise ValueError("a preset takes no order: it is an argument of the function.")
-        if fields["layers"] is not None:
-            fields["layers"] = tuple(fields["layers"])
-        _check_preset_fields(fields["block"], fields["layers"], fields["channel"])
+        checked = _check_preset_fields(fields["block"], fields["layers"], fields["channel"])
+        fields["block"], fields["layers"], fields["channel"] = checked
     return ModelInfo(name=name, builder=builder, **fields)
 
 
@@ -153,6 +148,8 @@ def register_model(
     Raises:
         ValueError: the name is registered already, or the fields do not fit the kind
             (a network needs an order, a preset needs block, layers and channel).
+        TypeError: ``kind``, ``family`` or ``block`` is not a string, or ``channel`` is
+            not an int.
 
     Example:
         >>> from mdnc.registry import register_model
@@ -197,11 +194,12 @@ def list_models(
 
     Raises:
         ValueError: ``kind`` or ``family`` is not one of the valid values.
+        TypeError: ``kind`` or ``family`` is not a string.
     """
     if kind is not None:
-        _check_choice("kind", kind, KINDS)
+        check_choice("kind", kind, KINDS)
     if family is not None:
-        _check_choice("family", family, FAMILIES)
+        check_choice("family", family, FAMILIES)
     _load()
     return [
         info.name
@@ -245,6 +243,13 @@ def get_model(name: str) -> Callable:
         ValueError: no model has that name (the message lists the valid ones).
     """
     return get_model_info(name).builder
+
+
+def _registered_in(module: str) -> list[str]:
+    """The names registered so far whose builder is defined in ``module``, in registration
+    order; unlike :func:`list_models` it imports nothing (``resnet`` builds its ``__all__``
+    with it while it is being imported)."""
+    return [name for name, info in _REGISTRY.items() if info.builder.__module__ == module]
 
 
 def _unregister(name: str) -> None:

@@ -256,6 +256,30 @@ def test_device_argument_moves_and_restores(monkeypatch: pytest.MonkeyPatch) -> 
     assert y.shape == (1, 50) and moves == ["cpu:0", "cpu"]
 
 
+def test_device_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``"auto"`` is CUDA when available, else the CPU (where the model is: no move)."""
+    spy = Spy()
+    moves: list[str] = []
+    original = nn.Module.to
+
+    def to(self: nn.Module, *args: object, **kwargs: object) -> nn.Module:
+        moves.append(str(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(nn.Module, "to", to)
+    x = signal(1, 50)
+    y = apply_overlap_add(spy, x, window=16, device="auto")
+    assert y.shape == (1, 50) and isinstance(y, np.ndarray)
+    assert moves == (["cuda", "cpu"] if torch.cuda.is_available() else [])
+    np.testing.assert_allclose(y, apply_overlap_add(spy, x, window=16), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_device_without_cuda_is_refused_up_front() -> None:
+    with pytest.raises(ValueError, match="^device 'cuda' was asked for, but CUDA is not"):
+        apply_overlap_add(AE1d(4, [1, 1]), signal(1, 100), window=32, device="cuda")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_device() -> None:
     net = AE1d(4, [1, 1]).eval()
@@ -304,10 +328,15 @@ BAD = [
     (
         dict(padding="edge"),
         ValueError,
-        r"padding must be one of \('reflect', 'zeros'\), got 'edge'",
+        r"^padding must be one of 'reflect', 'zeros', got 'edge'\.$",
     ),
+    (dict(padding=None), TypeError, r"^padding must be one of 'reflect', 'zeros', got None \("),
     (dict(standardize="yes"), TypeError, r"standardize must be a bool, got 'yes'"),
-    (dict(device="gpu7"), ValueError, r"device must be a torch device .* got 'gpu7'"),
+    (
+        dict(device="gpu7"),
+        ValueError,
+        r"^device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got 'gpu7'\.$",
+    ),
 ]
 
 

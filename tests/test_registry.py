@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,7 +106,8 @@ def test_registering_a_name_twice_raises() -> None:
     [
         ({"kind": "model", "family": "ae"}, "kind must be one of"),
         ({"kind": "network", "family": "vae", "order": 1}, "family must be one of"),
-        ({"kind": "network", "family": "ae"}, "a network's order must be 1, 2 or 3, got None"),
+        ({"kind": "network", "family": "ae"},
+         r"a network's order must be 1, 2 or 3 \(the number of spatial axes\), got None\."),
         ({"kind": "network", "family": "ae", "order": True}, "order must be 1, 2 or 3"),
         ({"kind": "network", "family": "ae", "order": 1, "layers": (1,)}, "takes no layers"),
         ({"kind": "preset", "family": "ae", "order": 1, "block": "plain", "layers": (1,),
@@ -115,7 +117,8 @@ def test_registering_a_name_twice_raises() -> None:
         ({"kind": "preset", "family": "ae", "block": "plain", "channel": 4}, "layers must be"),
         ({"kind": "preset", "family": "ae", "block": "plain", "layers": (1, 0), "channel": 4},
          "layers must be"),
-        ({"kind": "preset", "family": "ae", "block": "plain", "layers": (1,)}, "channel must be"),
+        ({"kind": "preset", "family": "ae", "block": "plain", "layers": (1,), "channel": 0},
+         "channel must be an int >= 1, got 0"),
     ],
 )  # fmt: skip
 def test_register_model_checks_its_fields(fields: dict[str, Any], message: str) -> None:
@@ -124,6 +127,44 @@ def test_register_model_checks_its_fields(fields: dict[str, Any], message: str) 
     with pytest.raises(ValueError, match=message):
         register_model("not_registered", **fields)(builder)
     assert "not_registered" not in list_models()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": None, "family": "ae"}, "kind must be one of 'network', 'preset', got None"),
+        ({"kind": "preset", "family": "ae", "layers": (1,), "channel": 4},
+         "block must be one of 'plain', 'bottleneck', got None"),
+        ({"kind": "preset", "family": "ae", "block": "plain", "layers": (1,)},
+         r"channel must be an int >= 1, got None \(NoneType\)"),
+        ({"kind": "preset", "family": "ae", "block": "plain", "layers": (1,), "channel": 4.0},
+         "channel must be an int >= 1, got 4.0"),
+    ],
+)  # fmt: skip
+def test_register_model_refuses_wrong_types(fields: dict[str, Any], message: str) -> None:
+    def builder() -> None: ...
+
+    with pytest.raises(TypeError, match=message):
+        register_model("not_registered", **fields)(builder)
+    assert "not_registered" not in list_models()
+
+
+def test_register_model_accepts_numpy_ints_and_stores_python_ones() -> None:
+    np = pytest.importorskip("numpy")
+
+    def builder() -> None: ...
+
+    register_model("numpy_net1d", kind="network", family="ae", order=np.int64(1))(builder)
+    register_model("numpy_preset", kind="preset", family="ae", block="plain",
+                   layers=[np.int64(2), 1], channel=np.int32(8))(builder)  # fmt: skip
+    try:
+        net, preset = get_model_info("numpy_net1d"), get_model_info("numpy_preset")
+        assert type(net.order) is int and net.order == 1
+        assert preset.layers == (2, 1) and all(type(n) is int for n in preset.layers)
+        assert type(preset.channel) is int and preset.channel == 8
+    finally:
+        _unregister("numpy_net1d")
+        _unregister("numpy_preset")
 
 
 def test_the_command_line_asks_a_decoder_for_its_output_size(
@@ -290,15 +331,42 @@ def test_a_new_network_class_is_a_checkpoint_class(tiny_network: str) -> None:
     assert isinstance(get_model_info(tiny_network), ModelInfo)
 
 
-def test_the_registry_module_imports_only_the_standard_library() -> None:
+def test_the_registry_module_imports_only_the_standard_library_and_utils() -> None:
+    """``mdnc.registry`` loads ``mdnc._utils`` and nothing else of mdnc, nor torch/numpy.
+
+    ``import mdnc`` itself loads torch (it makes ``mdnc.modules`` reachable), so the
+    package is stood in for by an empty one of the same folder.
+    """
     assert mdnc.registry is registry
     code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('reg', {registry.__file__!r})\n"
-        "module = sys.modules['reg'] = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
+        "import sys, types\n"
+        "package = sys.modules['mdnc'] = types.ModuleType('mdnc')\n"
+        f"package.__path__ = [{str(Path(mdnc.__file__).parent)!r}]\n"
+        "import mdnc.registry\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'mdnc')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "['mdnc', 'mdnc._utils', 'mdnc.registry']"
+
+
+# Today's documented surface of mdnc.modules.resnet, written out: its __all__ is computed
+# from the registrations, so a change to it shows here.
+RESNET_ALL = [
+    "BlockPlain1d", "BlockPlain2d", "BlockPlain3d",
+    "BlockBottleneck1d", "BlockBottleneck2d", "BlockBottleneck3d",
+    "UNet1d", "UNet2d", "UNet3d", "unet16", "unet32", "unet44", "unet65", "unet83",
+    "AE1d", "AE2d", "AE3d", "ae16", "ae32", "ae44", "ae65", "ae83",
+    "EncoderNet1d", "EncoderNet2d", "EncoderNet3d",
+    "encnet12", "encnet32", "encnet47", "encnet62",
+    "DecoderNet1d", "DecoderNet2d", "DecoderNet3d",
+    "decnet13", "decnet33", "decnet48", "decnet63",
+]  # fmt: skip
+
+
+def test_the_documented_names_of_resnet_do_not_drift() -> None:
+    assert resnet.__all__ == RESNET_ALL
+    namespace: dict[str, Any] = {}
+    exec("from mdnc.modules.resnet import *", namespace)
+    assert [n for n in namespace if n != "__builtins__"] == RESNET_ALL
+    assert all(namespace[n] is getattr(resnet, n) for n in RESNET_ALL)

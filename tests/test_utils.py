@@ -18,6 +18,7 @@ from mdnc._utils import (
     atomic_path,
     check_choice,
     check_int,
+    check_order,
     check_real,
     eval_mode,
     is_int,
@@ -329,6 +330,19 @@ def test_check_choice_messages(value: Any, casefold: bool, error: type, message:
 def test_check_choice_returns() -> None:
     assert check_choice("padding", "zeros", ("reflect", "zeros")) == "zeros"
     assert check_choice("padding", "ZeRoS", ("reflect", "zeros"), casefold=True) == "zeros"
+
+
+def test_check_order() -> None:
+    assert [check_order(n) for n in (1, 2, np.int64(3))] == [1, 2, 3]
+    assert type(check_order(np.int64(3))) is int
+    for bad in (0, 4, True, 2.0, "2", None):
+        with pytest.raises(ValueError) as info:
+            check_order(bad)
+        assert str(info.value) == (
+            f"order must be 1, 2 or 3 (the number of spatial axes), got {bad!r}."
+        )
+    with pytest.raises(ValueError, match=r"^a network's order must be 1, 2 or 3 \(the"):
+        check_order(None, "a network's order")
 
 
 def test_name_registry_registers_lists_and_refuses() -> None:

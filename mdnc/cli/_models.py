@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from mdnc.registry import get_model_info, list_models
+from mdnc.registry import BLOCKS, get_model_info, list_models
 
 __all__ = [
     "add_command",
@@ -70,7 +70,7 @@ def add_model_arguments(
         metavar="N",
         help="blocks per stage, e.g. 2 2 2 2",
     )
-    group.add_argument("--block", choices=("bottleneck", "plain"), default=defaults.get("block"))
+    group.add_argument("--block", choices=BLOCKS, default=defaults.get("block"))
     group.add_argument("--kernel-size", type=int, nargs="+", default=defaults.get("kernel_size"))
     group.add_argument("--in-planes", type=int, help="input channels")
     group.add_argument("--out-planes", type=int, help="output channels")

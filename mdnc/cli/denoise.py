@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mdnc._utils import DEVICE_HELP
+
 from ._models import add_command
 
 HELP = "denoise recordings of any length with a trained run (overlap-add over windows)"
@@ -33,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap in [0, 1) (0.5)")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (16)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+    parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, command="denoise")
 

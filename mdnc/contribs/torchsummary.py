@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from mdnc._utils import is_int, resolve_device
+
 __all__ = ["summary", "summary_string"]
 
 _RULE = "-" * 64
@@ -51,7 +53,7 @@ def _normalize_sizes(input_size: Any) -> list[tuple[int, ...]]:
             sizes = [tuple(s) for s in input_size]
         else:
             sizes = [tuple(input_size)]
-        if all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for s in sizes for d in s):
+        if all(is_int(d) and d > 0 for s in sizes for d in s):
             return sizes
     raise ValueError(
         "input_size must be a shape without the batch axis, e.g. (3, 128), or a sequence of "
@@ -74,6 +76,10 @@ def _normalize_dtypes(dtypes: Any, n: int) -> list[torch.dtype]:
 
 
 def _resolve_device(model: nn.Module, device: Any) -> torch.device:
+    """``device`` (a name goes through :func:`mdnc._utils.resolve_device`, so ``"auto"``
+    works), else the device of the model's parameters or buffers, else the CPU."""
+    if isinstance(device, str):
+        return resolve_device(device)
     if device is not None:
         return torch.device(device)
     for tensor in model.parameters():
@@ -153,8 +159,9 @@ def summary_string(
             or a sequence of such shapes for a model with several inputs.
         batch_size: the batch size shown in the table; -1 (default) runs a batch of 2
             and shows -1.
-        device: where the inputs are created; by default the device of the model's
-            parameters.
+        device: where the inputs are created: a ``torch.device`` or a name (``"auto"``:
+            CUDA when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"``); by
+            default the device of the model's parameters.
         dtypes: one dtype per input (``torch.float32`` or ``torch.FloatTensor``);
             float32 by default.
 
@@ -162,7 +169,8 @@ def summary_string(
         The text (without a trailing newline) and ``(total_params, trainable_params)``.
 
     Raises:
-        ValueError: ``input_size`` or ``dtypes`` is malformed.
+        ValueError: ``input_size`` or ``dtypes`` is malformed, or ``device`` is an
+            unknown device name, or CUDA where there is none.
         TypeError: ``model`` is not an ``nn.Module``.
     """
     if not isinstance(model, nn.Module):

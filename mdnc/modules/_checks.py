@@ -2,8 +2,10 @@
 
 Each helper raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a
 value of the right type but out of range; the message names the argument, what was
-received and what is accepted. Integers and choices are checked by :mod:`mdnc._utils`
-(integers: Python or numpy ones, never ``bool``); the network-specific checks are here.
+received and what is accepted. Integers, choices and orders are checked by
+:mod:`mdnc._utils` (integers: Python or numpy ones, never ``bool``; the order there, so
+that :mod:`mdnc.registry` can use it without importing torch); the network-specific
+checks are here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._utils import check_choice as _check_choice
-from .._utils import check_int, is_int
+from .._utils import check_int, check_order, is_int
 
 __all__ = [
     "check_order",
@@ -22,13 +24,6 @@ __all__ = [
     "check_kernel",
     "check_per_axis",
 ]
-
-
-def check_order(order: Any) -> int:
-    """Return ``order`` as an ``int`` if it is 1, 2 or 3."""
-    if not is_int(order) or order not in (1, 2, 3):
-        raise ValueError(f"order must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
-    return int(order)
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:

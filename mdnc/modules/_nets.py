@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._utils import is_int
 from . import _factory as F
 from ._blocks import BLOCK_DEPTH, _BlockResStkNd, _resolve_order, crop_to
 from ._checks import check_choice, check_kernel, check_layers, check_per_axis, check_positive_int
@@ -348,7 +349,7 @@ class _UNetNd(_AENd):
 
 def _check_length(name: str, value: Any) -> int | None:
     """``None``/0 mean "no vector"; a positive int is a vector length."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value == 0):
+    if value is None or (is_int(value) and value == 0):
         return None
     return check_positive_int(name, value)
 

@@ -21,21 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mdnc.registry import get_model, get_model_info, list_models, register_model
+from mdnc.registry import _registered_in, get_model, get_model_info, list_models, register_model
 
 from ._blocks import _BlockBottleneckNd, _BlockPlainNd
+from ._checks import check_order
 from ._nets import _AENd, _DecoderNetNd, _EncoderNetNd, _UNetNd
-
-__all__ = [
-    "BlockPlain1d", "BlockPlain2d", "BlockPlain3d",
-    "BlockBottleneck1d", "BlockBottleneck2d", "BlockBottleneck3d",
-    "UNet1d", "UNet2d", "UNet3d", "unet16", "unet32", "unet44", "unet65", "unet83",
-    "AE1d", "AE2d", "AE3d", "ae16", "ae32", "ae44", "ae65", "ae83",
-    "EncoderNet1d", "EncoderNet2d", "EncoderNet3d",
-    "encnet12", "encnet32", "encnet47", "encnet62",
-    "DecoderNet1d", "DecoderNet2d", "DecoderNet3d",
-    "decnet13", "decnet33", "decnet48", "decnet63",
-]  # fmt: skip
 
 
 class BlockPlain1d(_BlockPlainNd):
@@ -76,8 +66,7 @@ class BlockBottleneck3d(_BlockBottleneckNd):
 
 def _pick(family: str, order: int) -> type:
     """The network class of ``family`` with ``order`` spatial axes (``"ae"``, 1: ``AE1d``)."""
-    if isinstance(order, bool) or order not in (1, 2, 3):
-        raise ValueError(f"order must be 1, 2 or 3 (the number of spatial axes), got {order!r}.")
+    order = check_order(order)
     return get_model(list_models(kind="network", family=family, order=order)[0])
 
 
@@ -624,3 +613,13 @@ def decnet63(out_size: int | Sequence[int], order: int = 2, **kwargs: Any) -> _D
         ('DecoderNet1d', 63, 10)
     """
     return _build_preset("decnet63", order, kwargs, out_size)
+
+
+# The documented public names: the blocks, then the networks and presets in the order they
+# are registered above (the order of ``mdnc.registry.list_models``), so that a new preset
+# needs no edit here.
+__all__ = [
+    "BlockPlain1d", "BlockPlain2d", "BlockPlain3d",
+    "BlockBottleneck1d", "BlockBottleneck2d", "BlockBottleneck3d",
+    *_registered_in(__name__),
+]  # fmt: skip

@@ -120,6 +120,30 @@ def test_default_device_follows_the_model() -> None:
     assert counts[0] > 0
 
 
+def test_device_auto() -> None:
+    """``"auto"`` (CUDA when available, else CPU) works, as it does everywhere in mdnc."""
+    net = nn.Conv1d(3, 3, 1)
+    if torch.cuda.is_available():
+        net = net.cuda()
+    text, counts = summary_string(net, (3, 16), device="auto")
+    assert counts == (12, 12) and "Conv1d-1" in text
+    assert summary_string(net, (3, 16)) == (text, counts)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_device_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="^device 'cuda' was asked for, but CUDA is not"):
+        summary_string(nn.Conv1d(3, 3, 1), (3, 16), device="cuda")
+    with pytest.raises(ValueError, match="^device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
+        summary_string(nn.Conv1d(3, 3, 1), (3, 16), device="gpu7")
+
+
+def test_input_size_takes_numpy_ints() -> None:
+    np = pytest.importorskip("numpy")
+    text, _ = summary_string(nn.Conv1d(3, 3, 1), (np.int64(3), np.int64(16)))
+    assert "[-1, 3, 16]" in text
+
+
 def test_buffers_and_mode_are_left_unchanged() -> None:
     net = resnet.BlockPlain1d(2, 2, normalizer="batch")
     before = {k: v.clone() for k, v in net.state_dict().items()}
