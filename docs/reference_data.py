@@ -1109,17 +1109,18 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
     },
     "mdnc.training": {
         "CONFIG_TOML": {
-            "summary": "The name of the file of a run folder that holds the run's fully "
-            "resolved options.\n\nTwo tables: `[data]`, where the recordings came from (a "
+            "summary": "The name of the file of a run folder that holds the run's "
+            "options.\n\nTwo tables: `[data]`, where the recordings came from (a "
             "[`DataConfig`](DataConfig.md), paths made absolute; only when the run was given "
             "one, as `mdnc train` does), and `[train]`, every [`TrainConfig`](TrainConfig.md) "
-            "option as the run resolved it (`hop`, and the `epochs` of the default schedule). "
+            "option, defaults included. Options whose default is derived (`hop`: half the "
+            "window; `epochs`: the default schedule) stay unset, so that they follow a changed "
+            "window or data set, and a comment at the end of the file says what they resolved "
+            "to. "
             "The [`Trainer`](Trainer.md) writes it at set-up; `mdnc train --config "
             "RUN/config.toml --out NEW` repeats the run, and [`read_toml`](read_toml.md) reads "
             "it.",
             "examples": [("The options of a run, read back", _code('''
-                import dataclasses
-
                 from mdnc.data import make_synthetic
                 from mdnc.training import CONFIG_TOML, TrainConfig, read_toml, train
 
@@ -1128,8 +1129,9 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 train(config, make_synthetic(6, 600), out='run', progress=False)
                 print(CONFIG_TOML)
                 saved = read_toml(f'run/{CONFIG_TOML}')['train']
-                print(saved['window'], saved['hop'])  # hop as the run resolved it
-                print(TrainConfig(**saved) == dataclasses.replace(config, hop=64))
+                print(saved['window'], 'hop' in saved)  # hop is derived: left unset
+                print(TrainConfig(**saved) == config)
+                print(open(f'run/{CONFIG_TOML}').read().splitlines()[-1])
             '''))],
         },
         "METRICS_NAME": {

@@ -3,7 +3,7 @@
 The options are generated from :class:`mdnc.training.DataConfig` and
 :class:`mdnc.training.TrainConfig` (documented there, once). ``--config FILE.toml``
 reads options from a file; options on the command line override it. Every run folder
-keeps its resolved options as ``config.toml``, so ``--config RUN/config.toml`` repeats
+keeps its options as ``config.toml``, so ``--config RUN/config.toml`` repeats
 a run.
 """
 
@@ -33,7 +33,7 @@ examples:
 Recordings are (channels, samples) arrays of any length (.npy, .npz, .h5/.hdf5, .csv with
 columns = channels, .wav, .flac); they are cut into windows. The run folder receives
 model.safetensors + config.json (load with mdnc.load), optimizer.pt (for --resume),
-config.toml (the resolved options), metrics.json, loss.png and examples.png.
+config.toml (the options; --config reads it), metrics.json, loss.png and examples.png.
 """
 
 #: SNR of the noise added to the built-in synthetic data when none is given.
