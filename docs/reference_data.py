@@ -1522,12 +1522,6 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
         "write_toml": {
             "var": "path",
-            "fallback": {
-                "path": "the file to write.",
-                "sections": "dataclass instances by table name, e.g. "
-                "`#!py {\"data\": DataConfig(...), \"train\": TrainConfig(...)}`; options that are "
-                "`None` are left out.",
-            },
             "returns": "The path written.",
             "examples": [("A round trip", _code('''
                 from mdnc.training import DataConfig, TrainConfig, read_toml, write_toml

@@ -415,7 +415,8 @@ def write_toml(
 
     Args:
         path: the file to write.
-        sections: dataclass instances by table name.
+        sections: dataclass instances by table name, e.g. ``{"data": DataConfig(...),
+            "train": TrainConfig(...)}``; options that are ``None`` are left out.
         notes: comment lines appended at the end.
     """
     from mdnc._utils import write_text_atomic
