@@ -4,7 +4,9 @@ A noise model is a small :class:`NoiseModel` subclass registered by name with
 :func:`register_noise`: it draws noise of unit expected power per channel
 (:meth:`NoiseModel.sample`), and :meth:`NoiseModel.add` scales it to the SNR. Training
 and the command line choose one with :func:`get_noise_model`; :func:`list_noise_models`
-lists them. ``"gaussian"`` (white gaussian noise) is the default.
+lists them. ``"gaussian"`` (white gaussian noise) is the default; ``"pink"`` (1/f),
+``"brown"`` (1/f^2), ``"hum"`` (mains hum and its harmonics) and ``"impulsive"`` (sparse
+spikes) are the others.
 
 Adding noise and measuring it use the same definition, so that noise added at ``X`` dB
 measures ``X`` dB: signal power is the mean square of the samples (offsets included) and
@@ -31,8 +33,13 @@ from ._checks import check_db
 
 __all__ = [
     "SNR_LIMIT_DB",
+    "BrownNoise",
+    "ColouredNoise",
     "GaussianNoise",
+    "HumNoise",
+    "ImpulsiveNoise",
     "NoiseModel",
+    "PinkNoise",
     "add_gaussian_noise",
     "get_noise_model",
     "list_noise_models",
@@ -169,6 +176,152 @@ class GaussianNoise(NoiseModel):
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Standard normal float32 samples (unit power)."""
         return rng.standard_normal(shape, dtype=np.float32)
+
+
+def _unit_power(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to mean square 1 over the last axis (all-zero channels stay zero)."""
+    power = np.mean(np.square(x, dtype=np.float64), axis=-1, keepdims=True)
+    scale = np.divide(1.0, np.sqrt(power), out=np.zeros_like(power), where=power > 0)
+    return x * scale
+
+
+class ColouredNoise(NoiseModel):
+    """Gaussian noise with a 1/f^alpha power spectrum (not registered; see subclasses).
+
+    White gaussian noise is shaped in the frequency domain by ``f ** (-alpha / 2)`` in
+    amplitude (the DC bin is set to 0), transformed back, and each channel of each draw is
+    normalised to unit power (mean square 1 over its samples).
+
+    Args:
+        alpha: the spectral exponent: 0 white, 1 pink, 2 brown (any finite real number).
+
+    Raises:
+        ValueError: ``alpha`` is not a finite number.
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        if isinstance(alpha, bool) or not np.isfinite(alpha):
+            raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
+        self.alpha = float(alpha)
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Float32 noise of the given shape with a 1/f^alpha spectrum, unit power per channel."""
+        n = shape[-1] if shape else 1
+        white = rng.standard_normal(shape)
+        if n < 2:
+            return _unit_power(white).astype(np.float32)
+        spectrum = np.fft.rfft(white, axis=-1)
+        freqs = np.fft.rfftfreq(n)
+        gain = np.zeros_like(freqs)
+        gain[1:] = freqs[1:] ** (-self.alpha / 2.0)
+        shaped = np.fft.irfft(spectrum * gain, n=n, axis=-1)
+        return _unit_power(shaped).astype(np.float32)
+
+
+@register_noise
+class PinkNoise(ColouredNoise):
+    """Pink noise: gaussian noise with a 1/f power spectrum, unit power per channel."""
+
+    name = "pink"
+
+    def __init__(self) -> None:
+        super().__init__(alpha=1.0)
+
+
+@register_noise
+class BrownNoise(ColouredNoise):
+    """Brown (red) noise: gaussian noise with a 1/f^2 power spectrum, unit power per channel."""
+
+    name = "brown"
+
+    def __init__(self) -> None:
+        super().__init__(alpha=2.0)
+
+
+@register_noise
+class HumNoise(NoiseModel):
+    """Mains hum: sinusoids at ``hum_hz`` and its harmonics, with random phases.
+
+    Harmonic ``k`` (1 to ``harmonics``) is at ``k * hum_hz`` with amplitude ``1 / k`` and a
+    random phase for every channel and draw; harmonics at or above the Nyquist frequency
+    are left out. Each channel is normalised to unit power (mean square 1 over its samples).
+
+    Args:
+        hum_hz: the mains frequency in Hz (typically 50 or 60).
+        sample_rate: the sampling rate of the signal in Hz; above ``2 * hum_hz``.
+        harmonics: the number of sinusoids, the fundamental included (at least 1).
+
+    Raises:
+        ValueError: a parameter is out of range.
+    """
+
+    name = "hum"
+
+    def __init__(
+        self, hum_hz: float = 50.0, sample_rate: float = 1000.0, harmonics: int = 3
+    ) -> None:
+        if not np.isfinite(hum_hz) or hum_hz <= 0:
+            raise ValueError(f"hum_hz must be a positive number, got {hum_hz!r}.")
+        if not np.isfinite(sample_rate) or sample_rate <= 2 * hum_hz:
+            raise ValueError(
+                f"sample_rate must be above 2 * hum_hz = {2 * hum_hz!r} (Nyquist), "
+                f"got {sample_rate!r}."
+            )
+        if isinstance(harmonics, bool) or int(harmonics) != harmonics or harmonics < 1:
+            raise ValueError(f"harmonics must be a positive integer, got {harmonics!r}.")
+        self.hum_hz = float(hum_hz)
+        self.sample_rate = float(sample_rate)
+        self.harmonics = int(harmonics)
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Float32 hum of the given shape, unit power per channel."""
+        n = shape[-1] if shape else 1
+        t = np.arange(n) / self.sample_rate
+        hum = np.zeros(shape)
+        for k in range(1, self.harmonics + 1):
+            freq = k * self.hum_hz
+            if 2 * freq >= self.sample_rate:
+                break
+            phase = rng.uniform(0.0, 2 * np.pi, size=shape[:-1] + (1,))
+            hum += np.sin(2 * np.pi * freq * t + phase) / k
+        return _unit_power(hum).astype(np.float32)
+
+
+@register_noise
+class ImpulsiveNoise(NoiseModel):
+    """Impulsive noise: sparse spikes of random amplitude, zero elsewhere.
+
+    Each sample is a spike with probability ``rate``; spike amplitudes are gaussian (or
+    Laplace) of unit variance. The result is scaled by ``1 / sqrt(rate)`` so that its
+    *expected* power is 1: a draw is not normalised on its own, so a window without spikes
+    stays zero (and its power fluctuates from draw to draw).
+
+    Args:
+        rate: the probability of a spike at each sample, in (0, 1].
+        distribution: ``"gaussian"`` or ``"laplace"``, of the spike amplitudes.
+
+    Raises:
+        ValueError: a parameter is out of range.
+    """
+
+    name = "impulsive"
+
+    def __init__(self, rate: float = 0.01, distribution: str = "gaussian") -> None:
+        if not np.isfinite(rate) or not 0 < rate <= 1:
+            raise ValueError(f"rate must be in (0, 1], got {rate!r}.")
+        if distribution not in ("gaussian", "laplace"):
+            raise ValueError(f"distribution must be 'gaussian' or 'laplace', got {distribution!r}.")
+        self.rate = float(rate)
+        self.distribution = distribution
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Float32 spikes of the given shape, unit expected power per channel."""
+        spikes = rng.random(shape) < self.rate
+        if self.distribution == "gaussian":
+            amplitude = rng.standard_normal(shape)
+        else:
+            amplitude = rng.laplace(0.0, 1.0 / np.sqrt(2.0), size=shape)
+        return (np.where(spikes, amplitude, 0.0) / np.sqrt(self.rate)).astype(np.float32)
 
 
 def add_gaussian_noise(
