@@ -946,7 +946,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 model = get_noise_model('gaussian')
                 clean = np.sin(np.linspace(0, 100, 10_000))[None]
                 print(model, round(snr_db(clean, model.add(clean, 5.0, rng=0)), 2))
-                for name, params in (('pink', {}), ('gaussian', {'sigma': 2})):
+                for name, params in (('purple', {}), ('gaussian', {'sigma': 2})):
                     try:
                         get_noise_model(name, **params)
                     except ValueError as err:

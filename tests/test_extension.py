@@ -103,7 +103,8 @@ def test_the_new_noise_model_has_its_statistics_at_the_snr() -> None:
 
 
 def test_unknown_names_list_the_registered_ones() -> None:
-    with pytest.raises(ValueError, match="valid noise models: gaussian, test-uniform"):
+    valid = "valid noise models: gaussian, pink, brown, hum, impulsive, test-uniform"
+    with pytest.raises(ValueError, match=valid):
         noise.get_noise_model("purple")
     with pytest.raises(ValueError, match="objective must be one of 'supervised', 'test-l1'"):
         TrainConfig(objective="magic")

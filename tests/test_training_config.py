@@ -47,7 +47,7 @@ def test_help_shows_defaults_and_choices_from_the_registries() -> None:
         ({"layers": [2, 0]}, "layers must be an int >= 1, got 0."),
         ({"block": "dense"}, "block must be one of 'plain', 'bottleneck', got 'dense'."),
         ({"objective": "magic"}, "objective must be one of 'supervised'"),
-        ({"noise": "purple"}, "noise must be one of 'gaussian'"),
+        ({"noise": "purple"}, "noise must be one of 'gaussian', 'pink', 'brown', 'hum'"),
         ({"snr_db": float("nan")}, "snr_db must be a finite number of dB, got nan."),
         ({"amp": "yes"}, "amp must be true or false, got 'yes'."),
         ({"seed": -1}, "seed must be an int >= 0, got -1."),
