@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mdnc._utils import NameRegistry
+from mdnc._utils import NameRegistry, check_choice, check_int, check_real
 
 from ._checks import check_db
 
@@ -200,9 +200,7 @@ class ColouredNoise(NoiseModel):
     """
 
     def __init__(self, alpha: float = 1.0) -> None:
-        if isinstance(alpha, bool) or not np.isfinite(alpha):
-            raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
-        self.alpha = float(alpha)
+        self.alpha = check_real("alpha", alpha)
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Float32 noise of the given shape with a 1/f^alpha spectrum, unit power per channel."""
@@ -260,18 +258,12 @@ class HumNoise(NoiseModel):
     def __init__(
         self, hum_hz: float = 50.0, sample_rate: float = 1000.0, harmonics: int = 3
     ) -> None:
-        if not np.isfinite(hum_hz) or hum_hz <= 0:
-            raise ValueError(f"hum_hz must be a positive number, got {hum_hz!r}.")
-        if not np.isfinite(sample_rate) or sample_rate <= 2 * hum_hz:
-            raise ValueError(
-                f"sample_rate must be above 2 * hum_hz = {2 * hum_hz!r} (Nyquist), "
-                f"got {sample_rate!r}."
-            )
-        if isinstance(harmonics, bool) or int(harmonics) != harmonics or harmonics < 1:
-            raise ValueError(f"harmonics must be a positive integer, got {harmonics!r}.")
-        self.hum_hz = float(hum_hz)
-        self.sample_rate = float(sample_rate)
-        self.harmonics = int(harmonics)
+        self.hum_hz = check_real("hum_hz", hum_hz, low=0.0, low_open=True)
+        self.sample_rate = check_real(
+            "sample_rate", sample_rate, low=2 * self.hum_hz, low_open=True,
+            what="a number of Hz above 2 * hum_hz (Nyquist), i.e.",
+        )  # fmt: skip
+        self.harmonics = check_int("harmonics", harmonics, 1)
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Float32 hum of the given shape, unit power per channel."""
@@ -307,12 +299,8 @@ class ImpulsiveNoise(NoiseModel):
     name = "impulsive"
 
     def __init__(self, rate: float = 0.01, distribution: str = "gaussian") -> None:
-        if not np.isfinite(rate) or not 0 < rate <= 1:
-            raise ValueError(f"rate must be in (0, 1], got {rate!r}.")
-        if distribution not in ("gaussian", "laplace"):
-            raise ValueError(f"distribution must be 'gaussian' or 'laplace', got {distribution!r}.")
-        self.rate = float(rate)
-        self.distribution = distribution
+        self.rate = check_real("rate", rate, low=0.0, high=1.0, low_open=True)
+        self.distribution = check_choice("distribution", distribution, ("gaussian", "laplace"))
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Float32 spikes of the given shape, unit expected power per channel."""

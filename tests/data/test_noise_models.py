@@ -82,13 +82,15 @@ def test_hum_at_60_hz() -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"hum_hz": 600, "sample_rate": 1000}, "sample_rate"),
-        ({"hum_hz": 0}, "hum_hz"),
-        ({"hum_hz": -50}, "hum_hz"),
-        ({"harmonics": 0}, "harmonics"),
+        ({"hum_hz": 600, "sample_rate": 1000},
+         r"sample_rate must be a number of Hz above 2 \* hum_hz \(Nyquist\), i\.e\. > 1200, "
+         r"got 1000"),
+        ({"hum_hz": 0}, r"hum_hz must be a number > 0, got 0\."),
+        ({"hum_hz": -50}, r"hum_hz must be a number > 0, got -50\."),
+        ({"harmonics": 0}, r"harmonics must be an int >= 1, got 0\."),
         ({"volume": 1}, "volume"),
     ],
-)
+)  # fmt: skip
 def test_hum_rejects_bad_parameters(params: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         get_noise_model("hum", **params)
