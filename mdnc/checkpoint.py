@@ -42,9 +42,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._utils import staged_files
+from ._utils import check_choice, staged_files
 
 __all__ = [
+    "BEST_NAME",
     "CONFIG_NAME",
     "FORMAT_VERSION",
     "TRAINING_NAME",
@@ -62,6 +63,8 @@ __all__ = [
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+#: The weights of the epoch with the lowest validation loss, beside the last ones.
+BEST_NAME = "best.safetensors"
 TRAINING_NAME = "optimizer.pt"
 FORMAT = "mdnc-checkpoint"
 FORMAT_VERSION = 1
@@ -255,18 +258,23 @@ def _write_files(
     metadata: dict[str, str],
     training: dict[str, Any] | None,
     text: str,
+    best: bool = False,
 ) -> None:
     """Write a checkpoint's files into ``folder`` (created if needed), atomically.
 
-    All files are staged first, then renamed in the order weights, training state,
-    config: the config goes last, since it is what makes a folder a checkpoint. On any
-    error the previous files are left as they were and no temporary file remains.
+    All files are staged first, then renamed in the order weights (and best weights),
+    training state, config: the config goes last, since it is what makes a folder a
+    checkpoint. On any error the previous files are left as they were and no temporary
+    file remains.
     """
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     with staged_files() as stage:
         save_file(tensors, str(stage(folder / WEIGHTS_NAME)), metadata=metadata)
+        if best:
+            best_metadata = {**metadata, "role": "best"}
+            save_file(tensors, str(stage(folder / BEST_NAME)), metadata=best_metadata)
         if training is not None:
             torch.save(training, str(stage(folder / TRAINING_NAME)))
         _write_text(text)(str(stage(folder / CONFIG_NAME)))
@@ -283,6 +291,7 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     extra: Mapping[str, Any] | None = None,
     training_state: Mapping[str, Any] | None = None,
+    best: bool = False,
 ) -> Path:
     """Write a checkpoint of ``model`` into the folder ``path_dir`` (created if needed).
 
@@ -300,6 +309,9 @@ def save_checkpoint(
         training_state: further state for resuming, saved in ``optimizer.pt`` with
             ``torch.save`` (tensors, numbers, strings, lists, dicts: what
             ``torch.load(weights_only=True)`` reads back), e.g. a scheduler's state.
+        best: also write the weights as ``best.safetensors`` (the best so far; it stays
+            when later saves are not the best, and ``load_checkpoint(weights="best")``
+            reads it).
 
     Returns:
         The folder.
@@ -364,7 +376,7 @@ def save_checkpoint(
         }
     folder = Path(path_dir)
     metadata = {"format": FORMAT, "checkpoint_id": checkpoint_id, "class": name}
-    _write_files(folder, _cpu_tensors(state), metadata, training, text)
+    _write_files(folder, _cpu_tensors(state), metadata, training, text, best)
     return folder
 
 
@@ -444,8 +456,11 @@ def read_config(path: PathLike) -> dict[str, Any]:
     return _read_config_file(_resolve(path)[0])
 
 
-def _warn_if_other_save(path: Path, config: Mapping[str, Any], checkpoint_id: Any) -> None:
-    if checkpoint_id != config.get("checkpoint_id"):
+def _warn_if_other_save(path: Path, config: Mapping[str, Any], metadata: Mapping) -> None:
+    # The best weights come from an earlier save of the same run by design.
+    if metadata.get("role") != "best" and metadata.get("checkpoint_id") != config.get(
+        "checkpoint_id"
+    ):
         warnings.warn(
             f"{path} and {CONFIG_NAME} come from different saves (a save was interrupted "
             f"between two renames); loading {path.name} anyway.",
@@ -455,7 +470,7 @@ def _warn_if_other_save(path: Path, config: Mapping[str, Any], checkpoint_id: An
 
 
 def load_checkpoint(
-    path: PathLike, *, map_location: str | torch.device = "cpu"
+    path: PathLike, *, map_location: str | torch.device = "cpu", weights: str = "last"
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a network and its weights from a checkpoint.
 
@@ -463,6 +478,9 @@ def load_checkpoint(
         path: the checkpoint folder, its ``config.json``, or a ``.safetensors`` file with a
             ``config.json`` beside it.
         map_location: the device to put the network on.
+        weights: for a folder or ``config.json``: ``"last"`` (the weights the config names,
+            those training resumes from) or ``"best"`` (``best.safetensors``, the epoch of
+            lowest validation loss, when the folder has it; else the last).
 
     Returns:
         ``(model, config)``: the network in evaluation mode, and the ``config.json`` dict
@@ -480,8 +498,11 @@ def load_checkpoint(
     """
     from safetensors import SafetensorError, safe_open
 
+    check_choice("weights", weights, ("last", "best"))
     config_path, weights_path = _resolve(path)
     config = _read_config_file(config_path)
+    if weights_path is None and weights == "best" and (config_path.parent / BEST_NAME).is_file():
+        weights_path = config_path.parent / BEST_NAME
     if weights_path is None:
         weights_name = config.get("weights", WEIGHTS_NAME)
         if not isinstance(weights_name, str) or Path(weights_name).name != weights_name:
@@ -497,7 +518,7 @@ def load_checkpoint(
         raise CheckpointError(
             f"{weights_path}: corrupt or not a safetensors file ({err})."
         ) from None
-    _warn_if_other_save(weights_path, config, metadata.get("checkpoint_id"))
+    _warn_if_other_save(weights_path, config, metadata)
     try:
         model = build_model(config)
     except CheckpointError as err:
@@ -516,13 +537,18 @@ def load_checkpoint(
     return model, config
 
 
-def load(path: PathLike, *, map_location: str | torch.device = "cpu") -> nn.Module:
+def load(
+    path: PathLike, *, map_location: str | torch.device = "cpu", weights: str = "best"
+) -> nn.Module:
     """The network of a checkpoint, ready for inference (see :func:`load_checkpoint`).
+
+    A training run's folder gives its best weights (lowest validation loss) by default;
+    ``weights="last"`` gives those of the last epoch.
 
     Example:
         >>> net = load("run")                                       # doctest: +SKIP
     """
-    return load_checkpoint(path, map_location=map_location)[0]
+    return load_checkpoint(path, map_location=map_location, weights=weights)[0]
 
 
 def load_training_state(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from collections.abc import Sequence
 
 from . import denoise, export, summary, train
@@ -72,10 +73,17 @@ def load_plugins() -> list[str]:
     return loaded
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit code 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mdnc`` command (installed plugins loaded first)."""
     load_plugins()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mdnc",
         description="Residual auto-encoders and U-Nets for 1-D signals: train, denoise, "
         "summarize and export.",

@@ -45,6 +45,19 @@ def _or_none(kind: type) -> Any:
     return convert
 
 
+def _parser(parse: Any) -> Any:
+    """An argparse type whose ValueError message is shown as it is."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
 def _argument(f: dataclasses.Field, hint: Any) -> tuple[list[str], dict[str, Any]]:
     """The ``add_argument`` call for one field."""
     cli = dict(f.metadata.get("cli", {}))
@@ -63,6 +76,8 @@ def _argument(f: dataclasses.Field, hint: Any) -> tuple[list[str], dict[str, Any
         kwargs["action"] = argparse.BooleanOptionalAction
         return [flag(f.name)], kwargs
     optional = type(None) in typing.get_args(hint) and not many
+    if "type" in cli:  # a parser of its own, e.g. for a value or a range
+        kind, many = _parser(cli["type"]), False
     kwargs["type"] = _or_none(kind) if optional else kind
     if optional:
         kwargs["help"] += "; 'none' unsets it"
@@ -72,7 +87,7 @@ def _argument(f: dataclasses.Field, hint: Any) -> tuple[list[str], dict[str, Any
         kwargs["nargs"] = "*"
         del kwargs["dest"]
         return [f.name], kwargs
-    return [flag(f.name)], kwargs
+    return [flag(f.name), *cli.get("aliases", [])], kwargs
 
 
 def add_dataclass_options(

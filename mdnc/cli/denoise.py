@@ -36,6 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap in [0, 1) (0.5)")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (16)")
     parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (auto)")
+    parser.add_argument(
+        "--weights", choices=("best", "last"), default="best",
+        help="best: the epoch of lowest validation loss (best.safetensors, when the run has "
+        "it); last: the last epoch (best)",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, command="denoise")
 
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
     except ValueError as err:
         raise UsageError(str(err)) from err
-    model, config = load_checkpoint(args.checkpoint, map_location=device)
+    model, config = load_checkpoint(args.checkpoint, map_location=device, weights=args.weights)
     extra = config.get("extra", {})
     window = args.window or int(extra.get("window", 1024))
     paths = find_recordings(args.inputs)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from ._models import add_command
 from ._options import add_dataclass_options, flag, given
@@ -23,6 +25,11 @@ examples:
   mdnc train --out runs/demo                        # built-in synthetic signals, 5 dB noise
   mdnc train recordings/ --snr-db 5 --out runs/ecg  # a folder of .npy/.wav/.csv/... files
   mdnc train clean/*.npy --noisy noisy/*.npy --out runs/paired
+  mdnc train noisy/ --objective self-supervised --out runs/n2v  # noisy recordings only
+  mdnc train trial1/ --noisy-pair trial2/ --objective noise2noise --out runs/n2n
+  mdnc train clean/ --noise pink --snr-db 0:10 --out runs/pink  # SNR drawn per window
+  mdnc train clean/ --noise hum --hum-hz 60 --sample-rate 500 --snr-db 5 --out runs/hum
+  mdnc train clean/ --noise-files noise_only/ --snr-db 5 --out runs/recorded
   mdnc train data.h5 --key ecg --snr-db 0 --epochs 60 --device cuda --amp --out runs/gpu
   mdnc train --resume runs/ecg                      # continue after a crash or a kill
   mdnc train --config runs/ecg/config.toml --out runs/ecg2         # repeat a run
@@ -36,8 +43,11 @@ model.safetensors + config.json (load with mdnc.load), optimizer.pt (for --resum
 config.toml (the options; --config reads it), metrics.json, loss.png and examples.png.
 """
 
-#: SNR of the noise added to the built-in synthetic data when none is given.
+#: SNR of the noise added to the built-in synthetic data when none is given, and of the
+#: noisy synthetic recordings of the objectives without clean data.
 SYNTHETIC_SNR_DB = 5.0
+#: Seed offset of the noise of the noisy synthetic recordings.
+SYNTHETIC_NOISE_SEED = 424242
 #: Options that may be changed when resuming a run (the rest is the run's own).
 RESUMABLE = ("epochs", "device", "workers")
 
@@ -62,23 +72,58 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _load_data(source: Any, seed: int) -> tuple[list, list | None, list[str]]:
-    """The clean and noisy arrays that ``source`` (a DataConfig) describes."""
-    from mdnc.data import check_channels, make_synthetic, read_recordings
+class _Data(NamedTuple):
+    """What ``mdnc train`` hands the trainer."""
+
+    recordings: list
+    noisy: list | None
+    names: list[str]
+    truth: list | None = None
+    noise: Any = None
+
+
+def _synthetic(source: Any, config: Any) -> _Data:
+    """The built-in data set: clean for the supervised objective; else noisy copies at
+    :data:`SYNTHETIC_SNR_DB` (two for noise2noise), scored against the clean truth."""
+    from mdnc.data import get_noise_model, make_synthetic
+
+    n, length = source.synthetic
+    clean = make_synthetic(n, length, channels=source.channels, seed=config.seed)
+    names = [f"synthetic {i}" for i in range(n)]
+    if config.objective == "supervised":
+        return _Data(clean, None, names)
+    noise = get_noise_model(config.noise, **config.noise_params())
+    rng = np.random.default_rng([config.seed, SYNTHETIC_NOISE_SEED])
+    first = [noise.add(c, SYNTHETIC_SNR_DB, rng) for c in clean]
+    second = [noise.add(c, SYNTHETIC_SNR_DB, rng) for c in clean]
+    return _Data(first, second if config.objective == "noise2noise" else None, names, clean)
+
+
+def _noise_files(source: Any, channels: int, first: str) -> Any:
+    """The recorded noise of ``--noise-files``, checked against the recordings' channels."""
+    from mdnc.data import RecordedNoise, check_channels, read_recordings
+
+    recordings = read_recordings(source.noise_files, key=source.key)
+    check_channels(recordings, expected=channels, source=first)
+    return RecordedNoise([r.data for r in recordings], names=[str(r.path) for r in recordings])
+
+
+def _load_data(source: Any, config: Any) -> _Data:
+    """The recordings that ``source`` (a DataConfig) describes, for ``config``'s objective."""
+    from mdnc.data import check_channels, read_recordings
 
     if not source.paths:
-        n, length = source.synthetic
-        clean = make_synthetic(n, length, channels=source.channels, seed=seed)
-        return clean, None, [f"synthetic {i}" for i in range(n)]
+        return _synthetic(source, config)
     recordings = read_recordings(source.paths, key=source.key)
-    clean = [r.data for r in recordings]
+    first = str(recordings[0].path)
     names = [str(r.path) for r in recordings]
     noisy = None
     if source.noisy:
         noisy_recs = read_recordings(source.noisy, key=source.key)
-        check_channels(noisy_recs, expected=recordings[0].channels, source=str(recordings[0].path))
+        check_channels(noisy_recs, expected=recordings[0].channels, source=first)
         noisy = [r.data for r in noisy_recs]
-    return clean, noisy, names
+    noise = _noise_files(source, recordings[0].channels, first) if source.noise_files else None
+    return _Data([r.data for r in recordings], noisy, names, noise=noise)
 
 
 def _checked_file(cls: type, file: dict[str, Any], cli: dict[str, Any], path: str) -> None:
@@ -101,7 +146,7 @@ def _read_file(path: str) -> dict[str, dict[str, Any]]:
     def anchored(p: Any) -> Any:
         return str(folder / p) if isinstance(p, str) and not Path(p).is_absolute() else p
 
-    for name in ("paths", "noisy"):
+    for name in ("paths", "noisy", "noise_files"):
         if isinstance(found["data"].get(name), list):
             found["data"][name] = [anchored(p) for p in found["data"][name]]
     if "init_from" in found["train"]:
@@ -135,15 +180,28 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     if options.get("init_from"):
         options["init_from"] = str(Path(options["init_from"]).resolve())
     config = TrainConfig(**options)
-    _check_objective(config, source)
+    _check_objective(config, source, "noise" in train_cli)
     return source, config, out
 
 
-def _check_objective(config: Any, source: Any) -> None:
-    """The objective's check of the data, before any recording is read."""
-    from mdnc.training import SplitData, get_objective
+def _check_objective(config: Any, source: Any, noise_given: bool) -> None:
+    """The objective's check of the data, and the noise options, before any recording is
+    read."""
+    from mdnc.training import ConfigError, SplitData, get_objective
 
-    get_objective(config).check(SplitData([], [], [] if source.noisy else None))
+    # The synthetic data of noise2noise comes in pairs (see _synthetic).
+    paired = bool(source.noisy) or (not source.paths and config.objective == "noise2noise")
+    get_objective(config).check(SplitData([], [], [] if paired else None))
+    if source.noise_files:
+        if config.objective != "supervised" or config.snr_db is None or not source.paths:
+            raise ConfigError(
+                "noise_files (--noise-files) are mixed into clean DATA recordings at snr_db: "
+                "they need --objective supervised, DATA and --snr-db."
+            )
+        if noise_given:
+            raise ConfigError(
+                "give either a noise model (--noise) or recorded noise (--noise-files), not both."
+            )
 
 
 def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
@@ -179,16 +237,18 @@ def run(args: argparse.Namespace) -> int:
     from mdnc.training import train
 
     source, config, out = _resumed_run(args) if args.resume else _new_run(args)
-    clean, noisy, names = _load_data(source, config.seed)
+    data = _load_data(source, config)
     metrics = train(
         config,
-        clean,
+        data.recordings,
         out,
-        noisy=noisy,
-        names=names,
+        noisy=data.noisy,
+        names=data.names,
         resume=bool(args.resume),
         progress=not args.quiet,
         source=source,
+        truth=data.truth,
+        noise=data.noise,
     )
     if metrics and not args.quiet:
         print(f"report: {out / 'metrics.json'}, {out / 'loss.png'}, {out / 'examples.png'}")

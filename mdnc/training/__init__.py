@@ -5,7 +5,8 @@ The package is built of parts, each replaceable on its own:
 * :mod:`mdnc.training.config`: :class:`TrainConfig` and :class:`DataConfig`, every option
   documented once; TOML files (``config.toml`` in every run folder).
 * :mod:`mdnc.training.objectives`: how recordings become (input, target) windows and a
-  loss (:class:`Objective`, registered by name: ``"supervised"``).
+  loss (:class:`Objective`, registered by name: ``"supervised"``, ``"self-supervised"``,
+  ``"noise2noise"``).
 * :mod:`mdnc.training.trainer`: :class:`Trainer`, the loop as small steps (set up, train
   an epoch, validate, checkpoint, resume), single process or ``torchrun``.
 * :mod:`mdnc.training.report`: ``metrics.json``, ``loss.png`` and ``examples.png``.
@@ -28,13 +29,17 @@ from typing import Any
 import numpy as np
 
 from mdnc._utils import resolve_device
+from mdnc.data import NoiseModel
 
 from .config import ConfigError, DataConfig, TrainConfig, read_toml, write_toml
 from .objectives import (
     Batch,
+    Noise2NoiseObjective,
     Objective,
+    SelfSupervisedObjective,
     SplitData,
     SupervisedObjective,
+    blind_spot_mask,
     get_objective,
     list_objectives,
     register_objective,
@@ -48,12 +53,15 @@ __all__ = [
     "Batch",
     "ConfigError",
     "DataConfig",
+    "Noise2NoiseObjective",
     "Objective",
+    "SelfSupervisedObjective",
     "SplitData",
     "SupervisedObjective",
     "TrainConfig",
     "Trainer",
     "auto_epochs",
+    "blind_spot_mask",
     "evaluate_recordings",
     "get_objective",
     "list_objectives",
@@ -77,6 +85,8 @@ def train(
     progress: bool = True,
     extra: dict[str, Any] | None = None,
     source: DataConfig | None = None,
+    truth: Sequence[np.ndarray] | None = None,
+    noise: NoiseModel | None = None,
 ) -> dict[str, Any]:
     """Train a network on recordings and write checkpoints and the report into ``out``.
 
@@ -94,6 +104,8 @@ def train(
         progress: show a progress bar per epoch and a summary line per epoch.
         extra: JSON data stored with every checkpoint.
         source: where the recordings came from (saved in ``config.toml``).
+        truth: the clean truth of noisy ``clean`` recordings, to score against only.
+        noise: a noise model to add instead of the one ``config.noise`` names.
 
     Returns:
         The content of ``metrics.json``.
@@ -107,6 +119,6 @@ def train(
     """
     trainer = Trainer(
         config, clean, out, noisy=noisy, names=names, resume=resume, progress=progress,
-        extra=extra, source=source,
+        extra=extra, source=source, truth=truth, noise=noise,
     )  # fmt: skip
     return trainer.fit()

@@ -41,6 +41,7 @@ __all__ = [
     "TrainConfig",
     "option",
     "option_help",
+    "parse_snr",
     "read_toml",
     "signal_networks",
     "write_toml",
@@ -71,7 +72,8 @@ def option(
         group: the heading it is listed under in ``--help``.
         default_factory: for mutable defaults, as in ``dataclasses.field``.
         **cli: command-line settings: ``metavar``, ``nargs``, ``choices`` (a sequence or a
-            callable returning one), ``flag`` (another option name), ``positional``.
+            callable returning one), ``aliases`` (more option names), ``type`` (a parser
+            of the text, instead of the annotation's type), ``positional``.
     """
     metadata = {"help": help, "group": group, "cli": cli}
     if default_factory is not dataclasses.MISSING:
@@ -114,6 +116,34 @@ def _checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return check(*args, **kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(str(err)) from None
+
+
+def parse_snr(value: Any) -> float | list[float]:
+    """An SNR in dB, or a range ``"LOW:HIGH"`` (or ``[low, high]``) with ``LOW <= HIGH``.
+
+    Example:
+        >>> parse_snr("5"), parse_snr("0:10"), parse_snr([2, 8.5])
+        (5.0, [0.0, 10.0], [2.0, 8.5])
+
+    Raises:
+        ValueError: not a number of dB or such a range.
+    """
+    parts = value.split(":") if isinstance(value, str) else value
+    if isinstance(value, str) and len(parts) == 1:
+        parts = parts[0]
+    try:
+        if isinstance(parts, (list, tuple)):
+            if len(parts) != 2:
+                raise ValueError
+            low, high = (check_real("snr_db", float(p) if isinstance(p, str) else p) for p in parts)
+            if low > high:
+                raise ValueError
+            return [low, high]
+        return check_real("snr_db", float(parts) if isinstance(parts, str) else parts)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, got {value!r}."
+        ) from None
 
 
 def _document(cls: type) -> type:
@@ -166,16 +196,41 @@ class TrainConfig:
     objective: str = option(
         "supervised", group="objective", choices=_objectives,
         help="how windows become (input, target) pairs and a loss: supervised (noise added "
-        "to clean recordings, or paired noisy recordings; with neither, reconstruction).",
+        "to clean recordings, or paired noisy recordings; with neither, reconstruction), "
+        "self-supervised (noisy recordings only, blind-spot masking) or noise2noise (pairs "
+        "of noisy recordings, --noisy-pair).",
     )
     noise: str = option(
         "gaussian", group="objective", choices=_noise_models,
         help="noise model added to clean recordings at snr_db.",
     )
-    snr_db: float | None = option(
-        None, group="objective", metavar="DB",
-        help="SNR in dB of the noise added to clean recordings (default: none: paired noisy "
-        "recordings, or a reconstruction auto-encoder; 5 for the synthetic data).",
+    snr_db: float | list[float] | None = option(
+        None, group="objective", metavar="DB|LOW:HIGH", type=parse_snr,
+        help="SNR in dB of the noise added to clean recordings, or a range LOW:HIGH drawn "
+        "per window (default: none: paired noisy recordings, or a reconstruction "
+        "auto-encoder; 5 for the synthetic data).",
+    )
+    hum_hz: float = option(
+        50.0, group="objective", metavar="HZ",
+        help="mains frequency of the hum noise model (50 or 60 Hz).",
+    )
+    sample_rate: float = option(
+        1000.0, group="objective", metavar="HZ",
+        help="sampling rate of the recordings, for the hum noise model.",
+    )
+    blind_spot: int = option(
+        1, group="objective", metavar="SAMPLES",
+        help="self-supervised: samples per masked run; more than 1 for noise correlated "
+        "over a few samples.",
+    )
+    mask_fraction: float = option(
+        0.0625, group="objective", metavar="F",
+        help="self-supervised: the fraction of samples masked per window, in (0, 0.5].",
+    )
+    mask_radius: int = option(
+        4, group="objective", metavar="SAMPLES",
+        help="self-supervised: a masked sample is replaced by one at most this far beside "
+        "its run.",
     )
     batch_size: int = option(
         16, group="optimisation",
@@ -225,7 +280,16 @@ class TrainConfig:
         )
         self.lr = _checked(check_real, "lr", self.lr, low=0.0, low_open=True, what="a number")
         if self.snr_db is not None:
-            self.snr_db = _checked(check_real, "snr_db", self.snr_db, what="a number of dB")
+            self.snr_db = _checked(parse_snr, self.snr_db)
+        self.hum_hz = _checked(check_real, "hum_hz", self.hum_hz, low=0.0, low_open=True)
+        self.sample_rate = _checked(
+            check_real, "sample_rate", self.sample_rate, low=0.0, low_open=True
+        )
+        self.blind_spot = _checked(check_int, "blind_spot", self.blind_spot, 1)
+        self.mask_radius = _checked(check_int, "mask_radius", self.mask_radius, 1)
+        self.mask_fraction = _checked(
+            check_real, "mask_fraction", self.mask_fraction, low=0.0, high=0.5, low_open=True
+        )
         for name in ("standardize", "amp"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
@@ -233,6 +297,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ConfigError(f"{name} must be a non-empty string, got {value!r}.")
+
+    def noise_params(self) -> dict[str, Any]:
+        """The options that parametrise the noise model ``noise`` names."""
+        if self.noise == "hum":
+            return {"hum_hz": self.hum_hz, "sample_rate": self.sample_rate}
+        return {}
 
     def model_config(self, channels: int) -> dict[str, Any]:
         """The checkpoint recipe of the network for recordings of ``channels`` channels."""
@@ -266,7 +336,15 @@ class DataConfig:
     )
     noisy: list[str] = option(
         group="data", default_factory=list, nargs="+", metavar="FILE",
-        help="paired noisy recordings (inputs), one per DATA recording, in the same order.",
+        aliases=["--noisy-pair"],
+        help="paired recordings, one per DATA recording, in the same order: the noisy inputs "
+        "of clean DATA (supervised), or a second noisy recording of the same signal "
+        "(noise2noise).",
+    )
+    noise_files: list[str] = option(
+        group="data", default_factory=list, nargs="+", metavar="NOISE",
+        help="recorded noise-only files (or folders), mixed into clean DATA at snr_db "
+        "instead of the noise model.",
     )
     key: str | None = option(
         None, group="data", help="array/dataset name inside .npz/.h5 files."
@@ -278,7 +356,7 @@ class DataConfig:
     channels: int = option(1, group="data", help="channels of the synthetic data set.")
 
     def __post_init__(self) -> None:
-        for name in ("paths", "noisy"):
+        for name in ("paths", "noisy", "noise_files"):
             value = getattr(self, name)
             if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
                 raise ConfigError(f"{name} must be a list of paths, got {value!r}.")
@@ -303,6 +381,7 @@ class DataConfig:
             self,
             paths=[str(Path(p).resolve()) for p in self.paths],
             noisy=[str(Path(p).resolve()) for p in self.noisy],
+            noise_files=[str(Path(p).resolve()) for p in self.noise_files],
         )
 
 

@@ -36,15 +36,18 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from mdnc._utils import NameRegistry
-from mdnc.data import WindowDataset, get_noise_model
+from mdnc.data import NoiseModel, WindowDataset, get_noise_model
 
 from .config import ConfigError, TrainConfig
 
 __all__ = [
     "Batch",
+    "Noise2NoiseObjective",
     "Objective",
+    "SelfSupervisedObjective",
     "SplitData",
     "SupervisedObjective",
+    "blind_spot_mask",
     "get_objective",
     "list_objectives",
     "register_objective",
@@ -65,6 +68,8 @@ class SplitData:
         train_noisy: paired noisy recordings of ``train`` (inputs), or None.
         held_out_noisy: paired noisy recordings of ``held_out``, or None.
         train_names: names of the training recordings for messages, or None.
+        held_out_truth: the clean truth of ``held_out`` when it is known although the
+            objective does not train on it (synthetic noisy data), to score against; or None.
     """
 
     train: list[np.ndarray]
@@ -72,6 +77,7 @@ class SplitData:
     train_noisy: list[np.ndarray] | None = None
     held_out_noisy: list[np.ndarray] | None = None
     train_names: list[str] | None = None
+    held_out_truth: list[np.ndarray] | None = None
 
     @property
     def channels(self) -> int:
@@ -104,9 +110,11 @@ class Objective(ABC):
     #: The name the objective is chosen by (``TrainConfig.objective``).
     name: ClassVar[str] = ""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
-        self.noise = get_noise_model(config.noise)
+        self.noise = noise if noise is not None else get_noise_model(
+            config.noise, **config.noise_params()
+        )
 
     def check(self, data: SplitData) -> None:
         """Refuse data this objective cannot train on.
@@ -132,8 +140,21 @@ class Objective(ABC):
         """Fixed held-out windows for the validation loss (None when there are none)."""
         return None
 
-    def batch(self, items: Sequence[Tensor], device: torch.device) -> Batch:
-        """A loader batch ``(input, target, ...)`` as a :class:`Batch` on ``device``."""
+    def batch(
+        self,
+        items: Sequence[Tensor],
+        device: torch.device,
+        generator: torch.Generator | None = None,
+    ) -> Batch:
+        """A loader batch ``(input, target, ...)`` as a :class:`Batch` on ``device``.
+
+        Args:
+            items: the loader's tensors.
+            device: where the step runs.
+            generator: the random generator of any draw made here (``None``: torch's
+                global one); validation passes a freshly seeded one, so that its loss is
+                computed on the same draws every epoch.
+        """
         return Batch(
             items[0].to(device, non_blocking=True), items[1].to(device, non_blocking=True)
         )
@@ -178,17 +199,23 @@ def list_objectives() -> list[str]:
     return _OBJECTIVES.names()
 
 
-def get_objective(config: TrainConfig) -> Objective:
+def get_objective(config: TrainConfig, noise: NoiseModel | None = None) -> Objective:
     """The objective ``config.objective`` names, set up for ``config``.
 
+    Args:
+        config: the options of the run.
+        noise: the noise model to add (e.g. a :class:`~mdnc.data.RecordedNoise`); default:
+            the one ``config.noise`` names, with ``config.noise_params()``.
+
     Raises:
-        ConfigError: no objective of that name (the message lists the valid ones).
+        ConfigError: no objective of that name (the message lists the valid ones), or
+            noise parameters that do not fit the noise model.
     """
     try:
         cls = _OBJECTIVES.get(config.objective)
+        return cls(config, noise)
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    return cls(config)
 
 
 @register_objective
@@ -246,13 +273,190 @@ class SupervisedObjective(Objective):
     ) -> WindowDataset | None:
         """Non-overlapping windows of the held-out recordings (None if one is too short)."""
         c = self.config
-        if not data.held_out or any(h.shape[-1] < c.window for h in data.held_out):
-            return None
-        return WindowDataset(
-            data.held_out,
-            c.window,
-            c.window,
-            noisy=list(inputs) if self.denoising(data.held_out_noisy is not None) else None,
-            standardize=c.standardize,
-            seed=c.seed + VALIDATION_WINDOW_SEED,
+        noisy = list(inputs) if self.denoising(data.held_out_noisy is not None) else None
+        return _held_out_windows(data, c.window, c.standardize, c.seed, noisy)
+
+
+def _refuse_added_noise(config: TrainConfig, objective: str) -> None:
+    if config.snr_db is not None:
+        raise ConfigError(
+            f"snr_db (--snr-db) adds noise to clean recordings; the {objective} objective "
+            "trains on recordings that are noisy already: leave it out."
         )
+
+
+def _held_out_windows(
+    data: SplitData, window: int, standardize: bool, seed: int, noisy: list | None = None
+) -> WindowDataset | None:
+    """Non-overlapping windows of the held-out recordings (None if one is too short)."""
+    if not data.held_out or any(h.shape[-1] < window for h in data.held_out):
+        return None
+    return WindowDataset(
+        data.held_out, window, window, noisy=noisy, standardize=standardize,
+        seed=seed + VALIDATION_WINDOW_SEED,
+    )  # fmt: skip
+
+
+def blind_spot_mask(
+    x: Tensor,
+    fraction: float,
+    width: int = 1,
+    radius: int = 4,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Hide runs of ``width`` samples of every window from the network (Noise2Void masking).
+
+    Each window is cut into boxes of ``round(width / fraction)`` samples, and a run of
+    ``width`` samples at a random place in every box is masked, in all channels at once.
+    Every masked sample is replaced by an unmasked sample at most ``radius`` samples beside
+    its run (drawn at random; 0 when the draw falls on another run), so the values of the
+    run, and so the noise that is correlated over up to ``width`` samples, appear nowhere
+    in the network's input: the network must predict them from their surroundings.
+
+    Args:
+        x: windows ``(batch, channels, samples)``, with more samples than ``width``.
+        fraction: the fraction of samples masked, in (0, 0.5].
+        width: samples per masked run (the blind spot), >= 1.
+        radius: how far beside its run a replacement is drawn from, >= 1.
+        generator: the random generator (``None``: torch's global one), on ``x``'s device.
+
+    Returns:
+        ``(masked input, mask)``: the mask, of ``x``'s shape, is 1.0 at masked samples.
+
+    Example:
+        >>> x = torch.randn(2, 1, 64)
+        >>> masked, mask = blind_spot_mask(x, fraction=1 / 16)
+        >>> int(mask.sum()), bool((masked[mask == 0] == x[mask == 0]).all())
+        (8, True)
+    """
+    batch, channels, n = x.shape
+    if n <= width:
+        raise ValueError(f"windows of {n} samples are too short for a blind spot of {width}.")
+    box = min(n, max(width + 1, round(width / fraction)))
+    boxes = n // box
+    dev = x.device
+
+    def uniform(*shape: int) -> Tensor:
+        return torch.rand(shape, device=dev, generator=generator)
+
+    starts = torch.arange(boxes, device=dev) * box
+    starts = starts + (uniform(batch, boxes) * (box - width + 1)).long().clamp_max(box - width)
+    pos = (starts[..., None] + torch.arange(width, device=dev)).reshape(batch, -1)
+    first = starts.repeat_interleave(width, dim=1)  # the start of each sample's run
+    last = first + width - 1
+    step = 1 + (uniform(*pos.shape) * radius).long().clamp_max(radius - 1)
+    right = uniform(*pos.shape) < 0.5
+    right = torch.where(first - step < 0, True, torch.where(last + step >= n, False, right))
+    source = torch.where(right, last + step, first - step).clamp(0, n - 1)
+    hidden = torch.zeros(batch, n, dtype=torch.bool, device=dev)
+    hidden.scatter_(1, pos, True)
+    usable = ~hidden.gather(1, source)
+    values = x.gather(2, source[:, None, :].expand(-1, channels, -1))
+    masked = x.scatter(2, pos[:, None, :].expand(-1, channels, -1), values * usable[:, None, :])
+    return masked, hidden[:, None, :].expand(-1, channels, -1).to(x.dtype)
+
+
+@register_objective
+class SelfSupervisedObjective(Objective):
+    """Noisy recordings only (Noise2Void / Noise2Self masking): the input is a noisy window
+    with runs of ``blind_spot`` samples hidden (:func:`blind_spot_mask`), the target is the
+    same noisy window, and the loss counts the hidden samples only. Noise independent from
+    sample to sample (or over fewer than ``blind_spot`` samples) cannot be predicted from
+    the surroundings while the signal can, so the network learns the signal. Inference
+    sees whole, unmasked windows."""
+
+    name = "self-supervised"
+
+    def check(self, data: SplitData) -> None:
+        """No added noise and no paired recordings: the recordings are the noisy ones."""
+        _refuse_added_noise(self.config, self.name)
+        if data.train_noisy is not None:
+            raise ConfigError(
+                "the self-supervised objective trains on the noisy recordings alone (DATA); "
+                "paired recordings (--noisy-pair) are for --objective noise2noise."
+            )
+
+    def denoising(self, paired: bool) -> bool:
+        """Always denoising: the input is masked, the target is not."""
+        return True
+
+    def training_windows(self, data: SplitData) -> WindowDataset:
+        """Noisy windows at random offsets (input and target alike, masked per batch)."""
+        c = self.config
+        return WindowDataset(
+            data.train, c.window, c.hop or max(1, c.window // 2), random_offsets=True,
+            standardize=c.standardize, seed=c.seed, names=data.train_names,
+        )  # fmt: skip
+
+    def evaluation(self, data: SplitData) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
+        """The held-out noisy recordings, and their clean truth when it is known."""
+        return data.held_out_truth, data.held_out
+
+    def validation_windows(
+        self, data: SplitData, inputs: Sequence[np.ndarray]
+    ) -> WindowDataset | None:
+        """Non-overlapping held-out noisy windows (masked with fixed draws)."""
+        c = self.config
+        return _held_out_windows(data, c.window, c.standardize, c.seed)
+
+    def batch(
+        self, items: Sequence[Tensor], device: torch.device,
+        generator: torch.Generator | None = None,
+    ) -> Batch:  # fmt: skip
+        """The noisy windows, masked; the loss weight is the mask."""
+        x = items[1].to(device, non_blocking=True)
+        c = self.config
+        masked, mask = blind_spot_mask(x, c.mask_fraction, c.blind_spot, c.mask_radius, generator)
+        return Batch(masked, x, mask)
+
+
+@register_objective
+class Noise2NoiseObjective(Objective):
+    """Two independent noisy recordings of the same signal (repeated trials, twin
+    sensors): one is the input, the other the target, in either order (Noise2Noise). With
+    zero-mean noise independent between the two, the expected loss is the clean one plus a
+    constant, so the network learns the clean signal."""
+
+    name = "noise2noise"
+
+    def check(self, data: SplitData) -> None:
+        """Paired recordings are required; added noise is refused."""
+        _refuse_added_noise(self.config, self.name)
+        if data.train_noisy is None:
+            raise ConfigError(
+                "the noise2noise objective needs a second noisy recording of every DATA "
+                "recording: give them with --noisy-pair (noisy in a configuration file)."
+            )
+
+    def denoising(self, paired: bool) -> bool:
+        """Always denoising."""
+        return True
+
+    def training_windows(self, data: SplitData) -> WindowDataset:
+        """Window pairs at random offsets: ``(second recording, first recording)``."""
+        c = self.config
+        return WindowDataset(
+            data.train, c.window, c.hop or max(1, c.window // 2), noisy=data.train_noisy,
+            random_offsets=True, standardize=c.standardize, seed=c.seed, names=data.train_names,
+        )  # fmt: skip
+
+    def evaluation(self, data: SplitData) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
+        """The held-out first recordings, and their clean truth when it is known."""
+        return data.held_out_truth, data.held_out
+
+    def validation_windows(
+        self, data: SplitData, inputs: Sequence[np.ndarray]
+    ) -> WindowDataset | None:
+        """Non-overlapping held-out window pairs: the loss of one against the other."""
+        c = self.config
+        return _held_out_windows(data, c.window, c.standardize, c.seed, data.held_out_noisy)
+
+    def batch(
+        self, items: Sequence[Tensor], device: torch.device,
+        generator: torch.Generator | None = None,
+    ) -> Batch:  # fmt: skip
+        """Each pair in a random order (both directions are training examples)."""
+        a = items[0].to(device, non_blocking=True)
+        b = items[1].to(device, non_blocking=True)
+        swap = torch.rand(a.shape[0], 1, 1, device=device, generator=generator) < 0.5
+        return Batch(torch.where(swap, b, a), torch.where(swap, a, b))

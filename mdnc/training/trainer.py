@@ -32,7 +32,7 @@ from mdnc.checkpoint import (
     load_training_state,
     save_checkpoint,
 )
-from mdnc.data import DataError, WindowDataset, snr_db
+from mdnc.data import DataError, NoiseModel, WindowDataset, snr_db
 from mdnc.inference import apply_overlap_add
 
 from . import report
@@ -78,36 +78,49 @@ def split_recordings(
     return [clean[i] for i in tr], [clean[i] for i in val], tr, val
 
 
+def _as_2d(recordings: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(r, dtype=np.float32).reshape(-1, np.shape(r)[-1]) for r in recordings]
+
+
+def _split_like(
+    config: TrainConfig, recordings: Sequence[np.ndarray], n_train: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Split recordings paired with those of a run as the run's are split."""
+    _, held_out, tr_idx, va_idx = split_recordings(recordings, config.val_fraction, config.seed)
+    if len(recordings) == 1:
+        return [recordings[0][:, :n_train]], held_out
+    return [recordings[i] for i in tr_idx], [recordings[i] for i in va_idx]
+
+
 def split_data(
     config: TrainConfig,
     clean: Sequence[np.ndarray],
     noisy: Sequence[np.ndarray] | None,
     names: Sequence[str] | None,
+    truth: Sequence[np.ndarray] | None = None,
 ) -> SplitData:
-    """Check every recording, then split them (and their noisy pairs) for training."""
-    clean = [np.asarray(c, dtype=np.float32).reshape(-1, np.shape(c)[-1]) for c in clean]
-    if noisy is not None:
-        if len(noisy) != len(clean):
+    """Check every recording, then split them (their pairs and truth alike) for training."""
+    clean = _as_2d(clean)
+    for what, paired in (("paired (--noisy/--noisy-pair)", noisy), ("truth", truth)):
+        if paired is not None and len(paired) != len(clean):
             raise DataError(
-                f"got {len(noisy)} noisy recordings for {len(clean)} clean ones; they must "
-                "pair up one to one, in the same order"
+                f"got {len(paired)} {what} recordings for {len(clean)} DATA recordings; "
+                "they must pair up one to one, in the same order"
             )
-        noisy = [np.asarray(n, dtype=np.float32).reshape(-1, np.shape(n)[-1]) for n in noisy]
     # Checks names, lengths, channels and finite samples of every recording before the split.
     WindowDataset(clean, config.window, names=names)
-    train, held_out, tr_idx, va_idx = split_recordings(clean, config.val_fraction, config.seed)
+    train, held_out, tr_idx, _ = split_recordings(clean, config.val_fraction, config.seed)
     if held_out and held_out[0].shape[-1] == 0:
         raise ConfigError(
             f"val_fraction ({config.val_fraction}) holds out no sample of the only recording "
             f"({clean[0].shape[-1]} samples); give a larger val_fraction, or 0 for none."
         )
     data = SplitData(train, held_out, train_names=[names[i] for i in tr_idx] if names else None)
-    if noisy is not None and len(clean) == 1:
-        data.held_out_noisy = split_recordings(noisy, config.val_fraction, config.seed)[1]
-        data.train_noisy = [noisy[0][:, : train[0].shape[-1]]]
-    elif noisy is not None:
-        data.train_noisy = [noisy[i] for i in tr_idx]
-        data.held_out_noisy = [noisy[i] for i in va_idx]
+    n_train = train[0].shape[-1]  # of the only recording, when there is one
+    if noisy is not None:
+        data.train_noisy, data.held_out_noisy = _split_like(config, _as_2d(noisy), n_train)
+    if truth is not None:
+        data.held_out_truth = _split_like(config, _as_2d(truth), n_train)[1]
     return data
 
 
@@ -185,6 +198,11 @@ class Trainer:
         extra: JSON data stored with every checkpoint.
         source: where the recordings came from; saved with the options (``config.toml``
             and the checkpoint) so that the run can be repeated or resumed.
+        truth: the clean truth of ``clean`` when the objective trains on noisy recordings
+            (self-supervised, noise2noise) but the truth is known (synthetic data): the
+            held-out recordings are scored against it; never trained on.
+        noise: the noise model to add, instead of the one ``config.noise`` names (e.g. a
+            :class:`~mdnc.data.RecordedNoise` of recorded noise).
     """
 
     def __init__(
@@ -199,10 +217,13 @@ class Trainer:
         progress: bool = True,
         extra: dict[str, Any] | None = None,
         source: DataConfig | None = None,
+        truth: Sequence[np.ndarray] | None = None,
+        noise: NoiseModel | None = None,
     ) -> None:
         self.config, self.out = config, Path(out)
         self.options = config  # as given: derived defaults (hop, epochs) unresolved
-        self.recordings = (clean, noisy, names)
+        self.recordings = (clean, noisy, names, truth)
+        self.noise_model = noise
         self.resuming, self.progress = resume, progress
         self.extra, self.source = dict(extra or {}), source
         self.history: list[dict[str, Any]] = []
@@ -281,7 +302,7 @@ class Trainer:
                 f"processes ({self.ddp.world})."
             )
         self.config = c = dataclasses.replace(c, hop=c.hop or max(1, c.window // 2))
-        self.objective: Objective = get_objective(c)
+        self.objective: Objective = get_objective(c, self.noise_model)
         self.data = split_data(c, *self.recordings)
         self.objective.check(self.data)
         self.dataset = self.objective.training_windows(self.data)
@@ -475,9 +496,11 @@ class Trainer:
             self.val_windows, batch_size=self.config.batch_size, shuffle=False
         )
         total, count = 0.0, 0.0
+        # The same draws (masks, orders) every epoch, so that the losses compare.
+        generator = torch.Generator(self.device).manual_seed(self.config.seed)
         with torch.inference_mode():
             for items in loader:
-                batch = self.objective.batch(items, self.device)
+                batch = self.objective.batch(items, self.device, generator)
                 total += float(self.objective.loss(self.model(batch.input), batch, "sum"))
                 count += self.objective.loss_count(batch)
         return total / max(count, 1.0)
@@ -496,6 +519,9 @@ class Trainer:
             **({"data": dataclasses.asdict(self.source)} if self.source is not None else {}),
             **self.extra,
         }
+        best = self.best_epoch()
+        if best is not None:
+            extra["best"] = best
         save_checkpoint(
             self.out,
             self.model,
@@ -503,7 +529,17 @@ class Trainer:
             optimizer=self.optimizer,
             training_state={"scheduler": self.scheduler.state_dict()},
             extra=extra,
+            best=best is not None and best["epoch"] == extra["epoch"],
         )
+
+    def best_epoch(self) -> dict[str, Any] | None:
+        """``{"epoch", "val_loss"}`` of the lowest validation loss so far (earliest on a
+        tie), or None without validation windows."""
+        rows = [h for h in self.history if h.get("val_loss") is not None]
+        if not rows:
+            return None
+        row = min(rows, key=lambda h: h["val_loss"])
+        return {"epoch": row["epoch"], "val_loss": row["val_loss"]}
 
     def write_report(self, outputs: list[np.ndarray], last: bool) -> None:
         """``metrics.json`` every epoch; the pictures at most every 15 s, and at the end."""
