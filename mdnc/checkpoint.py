@@ -347,7 +347,6 @@ def save_checkpoint(
     problem = _mismatch(_state_shapes(expected), _state_shapes(state), "model vs config")
     if problem:
         raise ValueError(f"config {name}(**{kwargs!r}) does not describe the model: {problem}.")
-
     checkpoint_id = uuid.uuid4().hex
     has_training = optimizer is not None or training_state is not None
     document = {

@@ -263,10 +263,12 @@ class SupervisedObjective(Objective):
         if self.config.snr_db is None:
             return data.held_out, data.held_out
         rng = np.random.default_rng(self.config.seed + VALIDATION_NOISE_SEED)
+        snr = self.config.snr_db
         inputs = [
-            self.noise.add(c, self.config.snr_db, rng).astype(np.float32) for c in data.held_out
+            self.noise.add(c, rng.uniform(*snr) if isinstance(snr, list) else snr, rng)
+            for c in data.held_out
         ]
-        return data.held_out, inputs
+        return data.held_out, [x.astype(np.float32) for x in inputs]
 
     def validation_windows(
         self, data: SplitData, inputs: Sequence[np.ndarray]

@@ -36,12 +36,15 @@ from mdnc.data import DataError, NoiseModel, WindowDataset, snr_db
 from mdnc.inference import apply_overlap_add
 
 from . import report
+from .baselines import apply_baseline, tune_baselines
 from .config import ConfigError, DataConfig, TrainConfig, write_toml
+from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
 
 __all__ = ["CONFIG_TOML", "Trainer", "auto_epochs", "evaluate_recordings", "split_recordings"]
 
 CONFIG_TOML = "config.toml"
+RESIDUAL_KEYS = ("residual_whiteness", "residual_output_corr", "residual_acf", "acf_bound")
 #: Pictures cost about half a second: redrawn at most this often (and after the last epoch).
 PLOT_INTERVAL_S = 15.0
 
@@ -122,6 +125,29 @@ def split_data(
     if truth is not None:
         data.held_out_truth = _split_like(config, _as_2d(truth), n_train)[1]
     return data
+
+
+def epoch_metrics(
+    inputs: Sequence[np.ndarray],
+    outputs: Sequence[np.ndarray],
+    references: Sequence[np.ndarray] | None,
+    denoising: bool,
+) -> dict[str, Any]:
+    """The held-out metrics of an epoch (see :func:`~mdnc.training.metrics.recording_metrics`)
+    under the report's names: ``snr_in_db``, ``snr_out_db``, ``snr_gain_db`` (with
+    references; the first and last None for a reconstruction auto-encoder, whose input is
+    its target), ``si_sdr_db``, ``rmse``, ``prd``, ``corr``, and always
+    ``residual_whiteness``, ``residual_output_corr``, ``residual_acf``, ``acf_bound``."""
+    found = recording_metrics(inputs, outputs, references)
+    row = {k: found[k] for k in RESIDUAL_KEYS}
+    if references is not None:
+        row.update(
+            snr_in_db=found["input_snr_db"] if denoising else None,
+            snr_out_db=found["snr_db"],
+            snr_gain_db=found["snr_gain_db"] if denoising else None,
+            **{k: found[k] for k in SIGNAL_KEYS if k != "snr_db"},
+        )
+    return row
 
 
 def evaluate_recordings(
@@ -241,7 +267,10 @@ class Trainer:
                 self.run_epoch(epoch)
             if not self.metrics and self.ddp.main and self.history:
                 # Nothing left to train: refresh the report.
-                self.metrics = report.write_report(self.out, self.config, self.history)
+                self.metrics = report.write_report(
+                    self.out, self.config, self.history, baselines=self.baselines,
+                    best=self.best_epoch(),
+                )  # fmt: skip
             return self.metrics
         finally:
             self.close()
@@ -309,6 +338,7 @@ class Trainer:
         self.references, self.val_inputs = self.objective.evaluation(self.data)
         self.val_windows = self.objective.validation_windows(self.data, self.val_inputs)
         self.denoising = self.objective.denoising(self.data.train_noisy is not None)
+        self.setup_baselines()
 
     def setup_model(self) -> None:
         """The network (wrapped in DDP under torchrun), the sampler and the loader."""
@@ -438,7 +468,7 @@ class Trainer:
             if self.progress:
                 from tqdm import tqdm
 
-                tqdm.write(report.summary_line(row, self.config.epochs))
+                tqdm.write(report.summary_line(row, self.config.epochs, self.baselines))
         self.ddp.barrier()
 
     def train_epoch(self, epoch: int) -> float:
@@ -476,20 +506,37 @@ class Trainer:
     def validate(self) -> tuple[dict[str, Any], list[np.ndarray]]:
         """The validation loss and the held-out recordings' metrics; and the outputs."""
         row: dict[str, Any] = {}
-        c = self.config
         with eval_mode(self.model):
             if self.val_windows is not None:
                 row["val_loss"] = self._window_loss()
-            if not self.val_inputs or self.references is None:
+            if not self.val_inputs:
                 return row, []
-            snr, outputs = evaluate_recordings(
-                self.model, self.references, self.val_inputs, c.window, c.standardize,
-                c.batch_size,
-            )  # fmt: skip
-        if not self.denoising:  # reconstruction: the input is the target itself
-            snr.update(snr_in_db=None, snr_gain_db=None)
-        row.update(snr)
+            outputs = self._denoise(self.val_inputs)
+        row.update(epoch_metrics(self.val_inputs, outputs, self.references, self.denoising))
         return row, outputs
+
+    def _denoise(self, recordings: Sequence[np.ndarray]) -> list[np.ndarray]:
+        c = self.config
+        return [
+            apply_overlap_add(
+                self.model, x, window=c.window, overlap=0.5, batch_size=c.batch_size,
+                standardize=c.standardize,
+            )  # fmt: skip
+            for x in recordings
+        ]
+
+    def setup_baselines(self) -> None:
+        """Tune the classical smoothers on the held-out recordings, once, and score them
+        (rank 0; nothing to compare with for a reconstruction auto-encoder)."""
+        self.baselines: dict[str, dict[str, Any]] = {}
+        self.baseline_outputs: dict[str, list[np.ndarray]] = {}
+        if not (self.ddp.main and self.val_inputs and self.denoising):
+            return
+        for tuned in tune_baselines(self.val_inputs, self.references):
+            outputs = [apply_baseline(tuned, x) for x in self.val_inputs]
+            metrics = epoch_metrics(self.val_inputs, outputs, self.references, True)
+            self.baselines[tuned.name] = {"params": tuned.params, **metrics}
+            self.baseline_outputs[tuned.name] = outputs
 
     def _window_loss(self) -> float:
         loader = torch.utils.data.DataLoader(
@@ -548,5 +595,6 @@ class Trainer:
             self._last_plot = time.perf_counter()
         self.metrics = report.write_report(
             self.out, self.config, self.history, self.references, self.val_inputs,
-            outputs if plots else [], plots,
+            outputs if plots else [], plots, baselines=self.baselines,
+            baseline_outputs=self.baseline_outputs, best=self.best_epoch(),
         )  # fmt: skip
