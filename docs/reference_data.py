@@ -930,6 +930,123 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 print(np.array_equal(noisy, add_gaussian_noise(clean, 5.0, rng=1)))
             '''))],
         },
+        "ColouredNoise": {
+            "var": "model",
+            "base": "subclass of [`NoiseModel`](NoiseModel.md)",
+            "extra": "Not registered itself: its subclasses [`PinkNoise`](PinkNoise.md) "
+            "(`#!py alpha=1`) and [`BrownNoise`](BrownNoise.md) (`#!py alpha=2`) are, as "
+            "`#!py \"pink\"` and `#!py \"brown\"`; make it directly for another exponent.",
+            "methods": ["sample"],
+            "method_results": {"sample": "noise"},
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import ColouredNoise
+
+                model = ColouredNoise(alpha=0.5)
+                noise = model.sample((2, 4096), np.random.default_rng(0))
+                print(model, noise.dtype, np.mean(noise ** 2, axis=-1).round(3))
+                spectrum = np.abs(np.fft.rfft(noise, axis=-1)) ** 2
+                print('low / high band power:', round(spectrum[:, 1:100].mean()
+                                                      / spectrum[:, -100:].mean(), 1))
+            '''))],
+        },
+        "PinkNoise": {
+            "var": "model",
+            "base": "subclass of [`ColouredNoise`](ColouredNoise.md)",
+            "extra": "Registered as `#!py \"pink\"` (`--noise pink`).",
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import PinkNoise, get_noise_model, snr_db
+
+                model = get_noise_model('pink')
+                clean = np.sin(np.linspace(0, 100, 10_000))[None]
+                noisy = model.add(clean, 10.0, rng=0)
+                print(model, isinstance(model, PinkNoise), round(snr_db(clean, noisy), 2))
+            '''))],
+        },
+        "BrownNoise": {
+            "var": "model",
+            "base": "subclass of [`ColouredNoise`](ColouredNoise.md)",
+            "extra": "Registered as `#!py \"brown\"` (`--noise brown`).",
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import BrownNoise, get_noise_model, snr_db
+
+                model = get_noise_model('brown')
+                clean = np.sin(np.linspace(0, 100, 10_000))[None]
+                noisy = model.add(clean, 10.0, rng=0)
+                print(model, isinstance(model, BrownNoise), round(snr_db(clean, noisy), 2))
+            '''))],
+        },
+        "HumNoise": {
+            "var": "model",
+            "base": "subclass of [`NoiseModel`](NoiseModel.md)",
+            "extra": "Registered as `#!py \"hum\"` (`--noise hum`).",
+            "methods": ["sample"],
+            "method_results": {"sample": "noise"},
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import HumNoise
+
+                model = HumNoise(hum_hz=60.0, sample_rate=1000.0, harmonics=3)
+                hum = model.sample((1, 1000), np.random.default_rng(0))[0]
+                spectrum = np.abs(np.fft.rfft(hum))
+                freqs = np.fft.rfftfreq(1000, d=1 / 1000)
+                print(model)
+                print('peaks (Hz):', sorted(freqs[np.argsort(spectrum)[-3:]].tolist()))
+            '''))],
+        },
+        "ImpulsiveNoise": {
+            "var": "model",
+            "base": "subclass of [`NoiseModel`](NoiseModel.md)",
+            "extra": "Registered as `#!py \"impulsive\"` (`--noise impulsive`).",
+            "methods": ["sample"],
+            "method_results": {"sample": "noise"},
+            "examples": [("Example", _code('''
+                import numpy as np
+
+                from mdnc.data import ImpulsiveNoise
+
+                model = ImpulsiveNoise(rate=0.05, distribution='laplace')
+                noise = model.sample((4, 10_000), np.random.default_rng(0))
+                print(model)
+                print('spikes:', round(float(np.mean(noise != 0)), 3),
+                      'power:', round(float(np.mean(noise ** 2)), 2))
+            '''))],
+        },
+        "RecordedNoise": {
+            "var": "model",
+            "base": "subclass of [`NoiseModel`](NoiseModel.md)",
+            "extra": "Made from the arrays (on the command line, from `--noise-files`), not "
+            "by name: it is not registered.",
+            "methods": ["sample"],
+            "method_results": {"sample": "noise"},
+            "properties": ["channels"],
+            "examples": [("Noise recordings as the noise of the training windows", _code('''
+                import numpy as np
+
+                from mdnc.data import RecordedNoise, WindowDataset, make_synthetic, snr_db
+
+                rng = np.random.default_rng(0)
+                quiet, loud = rng.normal(size=(2, 8000)), 3 * rng.normal(size=(2, 4000))
+                model = RecordedNoise([quiet, loud], names=['quiet.npy', 'loud.npy'])
+                noise = model.sample((1000, 2, 256), rng)
+                print(model, model.channels, np.mean(noise ** 2).round(2))
+                windows = WindowDataset(make_synthetic(4, 2000, channels=2), window=500,
+                                        snr_db=5.0, noise=model, seed=0)
+                pairs = [windows[i] for i in range(len(windows))]
+                x, y = (np.stack([p[k].numpy() for p in pairs]) for k in (0, 1))
+                print(x.shape, round(snr_db(y, x), 1))
+                try:
+                    RecordedNoise([quiet, loud[:1]], names=['quiet.npy', 'loud.npy'])
+                except ValueError as err:
+                    print(err)
+            '''))],
+        },
         "get_noise_model": {
             "var": "model",
             "fallback": {

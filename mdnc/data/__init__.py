@@ -5,8 +5,10 @@
   :class:`DataError` for every bad file, its message starting with the file name.
 * :mod:`mdnc.data.synthetic`: the built-in synthetic data set (sinusoids, chirps, steps,
   spike trains, AR processes), deterministic given a seed.
-* :mod:`mdnc.data.noise`: noise models by name (gaussian, ...) added at a given SNR, and
-  the SNR of an estimate.
+* :mod:`mdnc.data.noise`: noise models by name (:class:`GaussianNoise`, :class:`PinkNoise`,
+  :class:`BrownNoise`, :class:`HumNoise`, :class:`ImpulsiveNoise`; :class:`ColouredNoise`
+  of any 1/f^alpha spectrum) and :class:`RecordedNoise` cut from noise recordings, added
+  at a given SNR; the SNR of an estimate.
 * :mod:`mdnc.data.windows`: the training-window ``Dataset`` and per-window standardisation.
 
 Importing this package loads numpy and torch only; h5py and soundfile are imported when a
@@ -31,8 +33,14 @@ from .io import (
 )
 from .noise import (
     SNR_LIMIT_DB,
+    BrownNoise,
+    ColouredNoise,
     GaussianNoise,
+    HumNoise,
+    ImpulsiveNoise,
     NoiseModel,
+    PinkNoise,
+    RecordedNoise,
     add_gaussian_noise,
     get_noise_model,
     list_noise_models,
@@ -55,6 +63,12 @@ __all__ = [
     "write_recording",
     "SNR_LIMIT_DB",
     "GaussianNoise",
+    "ColouredNoise",
+    "PinkNoise",
+    "BrownNoise",
+    "HumNoise",
+    "ImpulsiveNoise",
+    "RecordedNoise",
     "NoiseModel",
     "add_gaussian_noise",
     "get_noise_model",

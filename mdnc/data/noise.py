@@ -6,7 +6,8 @@ A noise model is a small :class:`NoiseModel` subclass registered by name with
 and the command line choose one with :func:`get_noise_model`; :func:`list_noise_models`
 lists them. ``"gaussian"`` (white gaussian noise) is the default; ``"pink"`` (1/f),
 ``"brown"`` (1/f^2), ``"hum"`` (mains hum and its harmonics) and ``"impulsive"`` (sparse
-spikes) are the others.
+spikes) are the others. :class:`RecordedNoise` cuts the noise from recordings of noise
+alone; it is made from the arrays, not by name.
 
 Adding noise and measuring it use the same definition, so that noise added at ``X`` dB
 measures ``X`` dB: signal power is the mean square of the samples (offsets included) and
@@ -23,6 +24,7 @@ Example:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +42,7 @@ __all__ = [
     "ImpulsiveNoise",
     "NoiseModel",
     "PinkNoise",
+    "RecordedNoise",
     "add_gaussian_noise",
     "get_noise_model",
     "list_noise_models",
@@ -197,6 +200,11 @@ class ColouredNoise(NoiseModel):
 
     Raises:
         ValueError: ``alpha`` is not a finite number.
+
+    Example:
+        >>> noise = ColouredNoise(alpha=0.5).sample((2, 1000), np.random.default_rng(0))
+        >>> noise.shape, noise.dtype, np.mean(np.square(noise), axis=-1).round(3).tolist()
+        ((2, 1000), dtype('float32'), [1.0, 1.0])
     """
 
     def __init__(self, alpha: float = 1.0) -> None:
@@ -218,7 +226,14 @@ class ColouredNoise(NoiseModel):
 
 @register_noise
 class PinkNoise(ColouredNoise):
-    """Pink noise: gaussian noise with a 1/f power spectrum, unit power per channel."""
+    """Pink noise: gaussian noise with a 1/f power spectrum, unit power per channel.
+
+    Example:
+        >>> clean = np.sin(np.linspace(0, 100, 10_000))[None]
+        >>> model = PinkNoise()
+        >>> model, round(snr_db(clean, model.add(clean, 10.0, rng=0)), 2)
+        (PinkNoise(alpha=1.0), 10.0)
+    """
 
     name = "pink"
 
@@ -228,7 +243,14 @@ class PinkNoise(ColouredNoise):
 
 @register_noise
 class BrownNoise(ColouredNoise):
-    """Brown (red) noise: gaussian noise with a 1/f^2 power spectrum, unit power per channel."""
+    """Brown (red) noise: gaussian noise with a 1/f^2 power spectrum, unit power per channel.
+
+    Example:
+        >>> clean = np.sin(np.linspace(0, 100, 10_000))[None]
+        >>> model = BrownNoise()
+        >>> model, round(snr_db(clean, model.add(clean, 10.0, rng=0)), 2)
+        (BrownNoise(alpha=2.0), 10.0)
+    """
 
     name = "brown"
 
@@ -251,6 +273,12 @@ class HumNoise(NoiseModel):
 
     Raises:
         ValueError: a parameter is out of range.
+
+    Example:
+        >>> model = HumNoise(hum_hz=50.0, sample_rate=1000.0)
+        >>> hum = model.sample((1, 1000), np.random.default_rng(0))
+        >>> sorted(np.argsort(np.abs(np.fft.rfft(hum[0])))[-3:].tolist())  # 1 Hz bins
+        [50, 100, 150]
     """
 
     name = "hum"
@@ -294,6 +322,11 @@ class ImpulsiveNoise(NoiseModel):
 
     Raises:
         ValueError: a parameter is out of range.
+
+    Example:
+        >>> spikes = ImpulsiveNoise(rate=0.05).sample((1, 1000), np.random.default_rng(0))
+        >>> int(np.count_nonzero(spikes))  # about 5% of the samples
+        45
     """
 
     name = "impulsive"
@@ -310,6 +343,146 @@ class ImpulsiveNoise(NoiseModel):
         else:
             amplitude = rng.laplace(0.0, 1.0 / np.sqrt(2.0), size=shape)
         return (np.where(spikes, amplitude, 0.0) / np.sqrt(self.rate)).astype(np.float32)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _noise_recording(item: Any, label: str) -> np.ndarray:
+    """One noise recording as a finite, non-empty float64 ``(channels, samples)`` array."""
+    array = _numpy(item)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(
+            f"noise recording {label} must be a (channels, samples) array of numbers, got "
+            f"shape {tuple(array.shape)} of {array.dtype}."
+        )
+    if array.size == 0:
+        raise ValueError(f"noise recording {label} is empty (shape {tuple(array.shape)}).")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"noise recording {label} holds NaN or Inf samples.")
+    return array
+
+
+class RecordedNoise(NoiseModel):
+    """Noise cut from recordings of noise alone (not registered: it is made from arrays).
+
+    Each channel is divided by its root mean square over all the recordings together, so
+    that its expected power is 1 while the level differences between recordings remain.
+    Every draw (every index of the leading axes) picks a recording, with a probability
+    proportional to its length, and cuts a piece at a uniformly random offset. When the
+    recording is shorter than the draw, the draw starts at a random offset of it, runs to
+    its end and goes on with further recordings picked the same way (whole ones while they
+    are shorter than what is still needed), so it jumps where the pieces join.
+
+    Args:
+        recordings: the noise recordings, arrays or tensors of shape ``(channels,
+            samples)`` (1-D is one channel), finite and non-empty, with the same channel
+            count; a channel may not be zero in all of them.
+        names: names of the recordings for error messages (default: their indices).
+
+    Raises:
+        ValueError: no recordings, a bad recording (the message names it), or a channel
+            that is zero everywhere.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> model = RecordedNoise([rng.normal(size=(2, 8000)), rng.normal(size=(2, 4000))])
+        >>> model, model.channels
+        (RecordedNoise(2 recordings, 2 channels, 12000 samples), 2)
+        >>> model.sample((5, 2, 1000), rng).shape
+        (5, 2, 1000)
+    """
+
+    name = "recorded"
+
+    def __init__(
+        self, recordings: Sequence[np.ndarray], names: Sequence[str] | None = None
+    ) -> None:
+        if names is not None and len(names) != len(recordings):
+            raise ValueError(f"got {len(names)} names for {len(recordings)} noise recordings.")
+        if len(recordings) == 0:
+            raise ValueError("no noise recordings given; expected at least one.")
+        labels = [repr(str(n)) for n in names] if names is not None else [
+            str(i) for i in range(len(recordings))
+        ]  # fmt: skip
+        arrays = [_noise_recording(r, label) for r, label in zip(recordings, labels, strict=True)]
+        for array, label in zip(arrays, labels, strict=True):
+            if array.shape[0] != arrays[0].shape[0]:
+                raise ValueError(
+                    f"noise recording {label} has {array.shape[0]} channels, expected "
+                    f"{arrays[0].shape[0]} (those of the first)."
+                )
+        lengths = np.array([a.shape[1] for a in arrays], dtype=np.int64)
+        energy = sum(np.sum(np.square(a), axis=1) for a in arrays)
+        power = energy / lengths.sum()
+        if np.any(power == 0):
+            silent = int(np.argmin(power))
+            raise ValueError(f"noise recordings are all zero in channel {silent}.")
+        scale = 1.0 / np.sqrt(power)[:, None]
+        self._recordings = [(a * scale).astype(np.float32) for a in arrays]
+        self._weights = lengths / lengths.sum()
+
+    @property
+    def channels(self) -> int:
+        """The channel count of the recordings (and of the signals this noise fits)."""
+        return self._recordings[0].shape[0]
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Float32 pieces of the recordings, unit expected power per channel.
+
+        Args:
+            shape: the shape of the signal, ``(..., channels, samples)``, with the
+                recordings' channel count.
+            rng: the generator of every random draw.
+
+        Returns:
+            A float32 array of that shape.
+
+        Raises:
+            ValueError: the signal has another channel count.
+        """
+        shape = tuple(int(s) for s in shape)
+        channels = shape[-2] if len(shape) >= 2 else 1
+        if channels != self.channels:
+            raise ValueError(
+                f"noise recordings have {self.channels} channels, the signal has {channels}."
+            )
+        n = shape[-1] if shape else 1
+        draws = int(np.prod(shape[:-2], dtype=np.int64))
+        out = np.empty((draws, channels, n), dtype=np.float32)
+        for i in range(draws):
+            out[i] = self._draw(n, rng)
+        return out.reshape(shape)
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """One ``(channels, n)`` piece, joined from several recordings if need be."""
+        pieces: list[np.ndarray] = []
+        need = n
+        while need > 0:
+            recording = self._recordings[rng.choice(len(self._recordings), p=self._weights)]
+            length = recording.shape[1]
+            if length >= need:
+                start = int(rng.integers(0, length - need + 1))
+                pieces.append(recording[:, start : start + need])
+                break
+            # Only the first piece starts at a random offset: later ones follow a join.
+            start = 0 if pieces else int(rng.integers(0, length))
+            pieces.append(recording[:, start:])
+            need -= length - start
+        if not pieces:
+            return np.zeros((self.channels, 0), dtype=np.float32)
+        return np.concatenate(pieces, axis=1)
+
+    def __repr__(self) -> str:
+        samples = sum(r.shape[1] for r in self._recordings)
+        return (
+            f"RecordedNoise({_plural(len(self._recordings), 'recording')}, "
+            f"{_plural(self.channels, 'channel')}, {_plural(samples, 'sample')})"
+        )
 
 
 def add_gaussian_noise(

@@ -6,7 +6,8 @@ tensors of shape ``(channels, window)``:
 
 * ``snr_db=X``: the target is the clean window and the input the same window plus noise
   at ``X`` dB SNR (white gaussian by default, any :class:`~mdnc.data.noise.NoiseModel`
-  with ``noise=``), drawn afresh at every fetch (a denoising auto-encoder);
+  with ``noise=``), drawn afresh at every fetch (a denoising auto-encoder); with
+  ``snr_db=(low, high)`` every fetch draws its SNR uniformly in that range;
 * ``noisy=[...]``: the input is the same window cut from a paired noisy recording;
 * neither: input and target are the clean window (a reconstruction auto-encoder).
 
@@ -22,6 +23,7 @@ deviation per channel and back; the same functions serve training and inference.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +37,7 @@ from .noise import NoiseModel, get_noise_model
 __all__ = ["WindowStats", "standardize", "destandardize", "window_starts", "WindowDataset"]
 
 Array = Any  # numpy.ndarray or torch.Tensor
+SnrDb = float | tuple[float, float]
 
 
 class WindowStats(NamedTuple):
@@ -168,6 +171,29 @@ def _unpack(
     return array, name
 
 
+def _check_snr(snr_db: Any) -> SnrDb:
+    """``snr_db`` as a float, or as a pair of floats ``(low, high)`` with ``low <= high``.
+
+    Raises:
+        TypeError: neither a real number nor a list or tuple of two real numbers.
+        ValueError: not finite, not two numbers, or ``low > high``.
+    """
+    if isinstance(snr_db, Real):
+        return check_db("snr_db", snr_db)
+    need = "snr_db must be a number of dB or a range (low, high) with low <= high"
+    if not isinstance(snr_db, (list, tuple)):
+        raise TypeError(f"{need}, got {snr_db!r} ({type(snr_db).__name__}).")
+    if any(isinstance(v, bool) or not isinstance(v, Real) for v in snr_db):
+        raise TypeError(f"{need}, got {snr_db!r}.")
+    try:
+        low, high = (check_db("snr_db", v) for v in snr_db)
+    except ValueError:  # not two values, or one is not finite
+        raise ValueError(f"{need}, got {snr_db!r}.") from None
+    if low > high:
+        raise ValueError(f"{need}, got {snr_db!r}.")
+    return low, high
+
+
 class WindowDataset(Dataset):
     """Training windows of a list of recordings, as ``(input, target)`` tensor pairs.
 
@@ -183,7 +209,10 @@ class WindowDataset(Dataset):
             same channel count.
         window: samples per window.
         hop: samples between window starts on the grid; default ``window`` (no overlap).
-        snr_db: add noise at this SNR (dB) to make the input.
+        snr_db: add noise at this SNR (dB) to make the input; or a range ``(low, high)``
+            (``low <= high``): every fetch then draws its SNR uniformly in it, from the
+            fetch's own generator (``(x, x)`` is the same as ``x``). ``self.snr_db`` is the
+            float or the pair of floats.
         noise: the noise added with ``snr_db``: a :class:`~mdnc.data.noise.NoiseModel` or
             the name of a registered one (default ``"gaussian"``).
         noisy: paired noisy recordings, one per clean recording, of the same shape.
@@ -212,6 +241,8 @@ class WindowDataset(Dataset):
         >>> len(ds), ds[0][0].shape
         (21, torch.Size([2, 256]))
         >>> ds.set_epoch(1)  # at the start of every epoch
+        >>> WindowDataset(data, window=256, snr_db=(0, 10)).snr_db  # an SNR range
+        (0.0, 10.0)
     """
 
     def __init__(
@@ -220,7 +251,7 @@ class WindowDataset(Dataset):
         window: int,
         hop: int | None = None,
         *,
-        snr_db: float | None = None,
+        snr_db: float | tuple[float, float] | None = None,
         noise: NoiseModel | str = "gaussian",
         noisy: Sequence[Any] | None = None,
         random_offsets: bool = False,
@@ -236,7 +267,7 @@ class WindowDataset(Dataset):
         self._unpack_recordings(recordings, names)
         self._check_lengths()
         self.noisy: list[np.ndarray] | None = None if noisy is None else self._pair_noisy(noisy)
-        self.snr_db = None if snr_db is None else float(snr_db)
+        self.snr_db = snr_db
         self.noise = noise
         self.snr_reference = snr_reference
         self.random_offsets = bool(random_offsets)
@@ -248,15 +279,15 @@ class WindowDataset(Dataset):
 
     @staticmethod
     def _check_options(
-        snr_db: float | None,
+        snr_db: Any,
         noise: NoiseModel | str,
         noisy: Sequence[Any] | None,
         snr_reference: str,
         seed: int | None,
-    ) -> tuple[float | None, NoiseModel, int | None]:
+    ) -> tuple[SnrDb | None, NoiseModel, int | None]:
         """The checked ``snr_db``, noise model and seed; raises on a bad or clashing option."""
         if snr_db is not None:
-            snr_db = check_db("snr_db", snr_db)
+            snr_db = _check_snr(snr_db)
         if snr_db is not None and noisy is not None:
             raise ValueError(
                 "give either snr_db (synthetic noise) or noisy (paired recordings), not both"
@@ -374,6 +405,14 @@ class WindowDataset(Dataset):
         first = 0 if recording == 0 else int(self._ends[recording - 1])
         return recording, int(self._starts[recording][index - first])
 
+    def _draw_snr(self, rng: np.random.Generator) -> float:
+        """The SNR of one fetch: ``snr_db``, or a uniform draw in its range."""
+        if not isinstance(self.snr_db, tuple):
+            return self.snr_db
+        low, high = self.snr_db
+        # No draw for an empty range, so that (x, x) gives the very windows of x.
+        return low if low == high else float(rng.uniform(low, high))
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         recording, start = self.locate(index)
         index %= len(self)
@@ -391,7 +430,7 @@ class WindowDataset(Dataset):
             source = self.noisy[recording][:, start:stop]
         elif self.snr_db is not None:
             power = self._powers[recording] if self.snr_reference == "recording" else None
-            source = self.noise.add(target, self.snr_db, rng, power=power)
+            source = self.noise.add(target, self._draw_snr(rng), rng, power=power)
         else:
             source = target
         if self.standardize:

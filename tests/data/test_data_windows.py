@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from mdnc.data import (
     DataError,
+    RecordedNoise,
     Recording,
     WindowDataset,
     destandardize,
@@ -76,6 +77,39 @@ def test_noise_level_matches_the_snr() -> None:
     inputs = np.stack([p[0].numpy() for p in pairs])
     targets = np.stack([p[1].numpy() for p in pairs])
     assert snr_db(targets, inputs) == pytest.approx(3.0, abs=0.2)
+
+
+def test_an_snr_range_spreads_the_window_snrs() -> None:
+    sine = np.sin(np.arange(40_000) / 7.0)[None].astype(np.float32)
+    ds = WindowDataset([sine], window=200, snr_db=(0, 20), snr_reference="window", seed=0)
+    assert ds.snr_db == (0.0, 20.0)
+    pairs = [ds[i] for i in range(len(ds))]
+    measured = [snr_db(y, x) for x, y in pairs]
+    assert len(measured) == 200
+    assert min(measured) < 5 and max(measured) > 15
+    assert -2 < min(measured) and max(measured) < 22
+    again = WindowDataset([sine], window=200, snr_db=[0, 20], snr_reference="window", seed=0)
+    assert torch.equal(again[7][0], pairs[7][0])  # reproducible, as with a fixed SNR
+
+
+def test_an_empty_snr_range_is_the_fixed_snr() -> None:
+    fixed = WindowDataset(DATA, window=256, snr_db=5.0, random_offsets=True, seed=3)
+    empty = WindowDataset(DATA, window=256, snr_db=(5, 5), random_offsets=True, seed=3)
+    assert fixed.snr_db == 5.0 and empty.snr_db == (5.0, 5.0)
+    for index in range(len(fixed)):
+        assert all(torch.equal(a, b) for a, b in zip(fixed[index], empty[index], strict=True))
+
+
+def test_recorded_noise_in_the_windows() -> None:
+    noise = RecordedNoise([np.random.default_rng(0).standard_normal((2, 5000))])
+    ds = WindowDataset(DATA, window=250, snr_db=3.0, noise=noise, seed=0)
+    pairs = [ds[i] for i in range(len(ds))]
+    inputs = np.stack([p[0].numpy() for p in pairs])
+    targets = np.stack([p[1].numpy() for p in pairs])
+    assert snr_db(targets, inputs) == pytest.approx(3.0, abs=0.5)
+    mono = WindowDataset(DATA, window=250, snr_db=3.0, noise=RecordedNoise([np.ones(10)]))
+    with pytest.raises(ValueError, match=r"^noise recordings have 1 channels, the signal has 2\.$"):
+        mono[0]
 
 
 def test_noise_level_follows_the_recording_not_the_window() -> None:
@@ -251,6 +285,9 @@ def test_bad_recordings(recordings: list, kwargs: dict, message: str) -> None:
         WindowDataset(recordings, window=512, **kwargs)
 
 
+RANGE = r"^snr_db must be a number of dB or a range \(low, high\) with low <= high, "
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
@@ -258,6 +295,11 @@ def test_bad_recordings(recordings: list, kwargs: dict, message: str) -> None:
         ({"window": 1.5}, TypeError, r"window must be an int >= 1, got 1\.5 \(float\)"),
         ({"hop": 0}, ValueError, r"hop must be an int >= 1"),
         ({"snr_db": float("nan")}, ValueError, r"snr_db must be a finite number of dB"),
+        ({"snr_db": (5.0, 2.0)}, ValueError, RANGE + r"got \(5\.0, 2\.0\)\.$"),
+        ({"snr_db": [0, 1, 2]}, ValueError, RANGE + r"got \[0, 1, 2\]\.$"),
+        ({"snr_db": (0, float("inf"))}, ValueError, RANGE + r"got \(0, inf\)\.$"),
+        ({"snr_db": (0, "5")}, TypeError, RANGE + r"got \(0, '5'\)\.$"),
+        ({"snr_db": "5"}, TypeError, RANGE + r"got '5' \(str\)\.$"),
         ({"snr_db": 5.0, "noisy": DATA}, ValueError, r"either snr_db .* or noisy .*, not both"),
         ({"snr_reference": "batch"}, ValueError, r"snr_reference must be 'recording' or 'window'"),
         ({"seed": -1}, ValueError, r"seed must be an int >= 0"),
