@@ -1,0 +1,216 @@
+"""The objectives without clean data: blind-spot masking, self-supervised and noise2noise
+training, the best checkpoint, and the options that go with them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from mdnc.checkpoint import BEST_NAME, load_checkpoint
+from mdnc.data import get_noise_model, make_synthetic, snr_db
+from mdnc.modules.resnet import UNet1d
+from mdnc.training import (
+    ConfigError,
+    SplitData,
+    TrainConfig,
+    Trainer,
+    blind_spot_mask,
+    get_objective,
+    train,
+)
+from mdnc.training.config import parse_snr
+
+TINY = dict(channel=4, layers=[1, 1], window=128, batch_size=4)
+
+
+def _generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize(
+    ("shape", "fraction", "width", "masked"),
+    [((2, 1, 64), 1 / 16, 1, 4), ((3, 2, 100), 1 / 8, 1, 12), ((2, 1, 96), 1 / 8, 3, 12),
+     ((1, 1, 10), 0.5, 1, 5), ((4, 3, 256), 1 / 4, 2, 64)],
+)  # fmt: skip
+def test_mask_hides_the_stated_fraction_in_runs(shape, fraction, width, masked) -> None:
+    x = torch.randn(shape)
+    out, mask = blind_spot_mask(x, fraction, width, generator=_generator())
+    assert out.shape == mask.shape == x.shape
+    per_window = mask[:, 0].sum(dim=-1)
+    assert per_window.tolist() == [masked] * shape[0]
+    assert torch.equal(mask, mask[:, :1].expand_as(mask))  # all channels at once
+    assert torch.equal(out[mask == 0], x[mask == 0])  # the rest untouched
+    for row in mask[:, 0]:  # runs of exactly ``width`` samples
+        edges = torch.diff(torch.cat([torch.zeros(1), row, torch.zeros(1)]))
+        starts, ends = (edges == 1).nonzero().flatten(), (edges == -1).nonzero().flatten()
+        assert set((ends - starts).tolist()) <= {width, 2 * width, 3 * width}
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_the_blind_spot_is_real(width: int) -> None:
+    """The network's output at a masked sample does not depend on that sample's input
+    (nor on the rest of its run), while it does depend on the unmasked neighbours."""
+    torch.manual_seed(0)
+    net = UNet1d(8, [1, 1], in_planes=2, out_planes=2).eval()
+    x = torch.randn(2, 2, 128, requires_grad=True)
+    masked, mask = blind_spot_mask(x, 1 / 8, width, radius=3, generator=_generator(1))
+    y = net(masked)
+    hidden = mask[:, 0].nonzero().tolist()
+    for b, p in hidden[:: max(1, len(hidden) // 12)]:
+        (grad,) = torch.autograd.grad(y[b, :, p].sum(), x, retain_graph=True)
+        run = mask[b, 0].nonzero().flatten()
+        run = run[(run - p).abs() < width]  # the samples of p's run
+        assert torch.all(grad[b, :, run] == 0), (b, p)
+        near = [q for q in range(max(0, p - 6), min(128, p + 7)) if mask[b, 0, q] == 0]
+        assert grad[b, :, near].abs().sum() > 0  # the receptive field is not empty
+
+
+def test_mask_rejects_too_short_windows() -> None:
+    with pytest.raises(ValueError, match="windows of 2 samples are too short for a blind spot of 2"):
+        blind_spot_mask(torch.zeros(1, 1, 2), 0.5, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [("5", 5.0), ("-3.5", -3.5), ("0:10", [0.0, 10.0]), ("5:5", [5.0, 5.0]), ([2, 8.5], [2.0, 8.5]),
+     (7, 7.0)],
+)  # fmt: skip
+def test_parse_snr(value, parsed) -> None:
+    assert parse_snr(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["5:2", "a", "1:2:3", "nan", [1], "", "inf:5", True])
+def test_parse_snr_rejects(value) -> None:
+    with pytest.raises(ValueError, match=r"^snr_db must be a number of dB or a range LOW:HIGH"):
+        parse_snr(value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"blind_spot": 0}, "blind_spot must be an int >= 1, got 0."),
+     ({"mask_fraction": 0.75}, "mask_fraction must be a number in (0, 0.5], got 0.75."),
+     ({"mask_radius": 0}, "mask_radius must be an int >= 1, got 0."),
+     ({"hum_hz": -50}, "hum_hz must be a number > 0, got -50."),
+     ({"snr_db": "5:2"}, "snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, "
+      "got '5:2'.")],
+)  # fmt: skip
+def test_new_options_are_checked(kwargs, message) -> None:
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**kwargs)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("objective", "kwargs", "paired", "message"),
+    [("self-supervised", {"snr_db": 5.0}, False, "snr_db (--snr-db) adds noise"),
+     ("noise2noise", {"snr_db": 5.0}, True, "snr_db (--snr-db) adds noise"),
+     ("noise2noise", {}, False, "needs a second noisy recording"),
+     ("self-supervised", {}, True, "trains on the noisy recordings alone")],
+)  # fmt: skip
+def test_objectives_refuse_data_they_cannot_use(objective, kwargs, paired, message) -> None:
+    config = TrainConfig(objective=objective, **kwargs)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        get_objective(config).check(SplitData([], [], [] if paired else None))
+
+
+def test_hum_options_reach_the_noise_model() -> None:
+    objective = get_objective(TrainConfig(noise="hum", hum_hz=60, sample_rate=500))
+    assert (objective.noise.hum_hz, objective.noise.sample_rate) == (60.0, 500.0)
+    assert TrainConfig(noise="pink", hum_hz=60).noise_params() == {}
+
+
+def _noisy(clean, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [get_noise_model("gaussian").add(c, 5.0, rng) for c in clean]
+
+
+def test_self_supervised_trains_from_noisy_recordings_only(tmp_path) -> None:
+    clean = make_synthetic(8, 1000, seed=2)
+    noisy = _noisy(clean, 1)
+    config = TrainConfig(objective="self-supervised", epochs=3, mask_fraction=0.25, **TINY)
+    metrics = train(config, noisy, tmp_path / "run", progress=False, truth=clean)
+    rows = metrics["epochs"]
+    assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_loss"]) for r in rows)
+    assert metrics["snr_out_db"] > metrics["snr_in_db"] + 1.0  # learns from noisy data alone
+    assert set(metrics["baselines"]) == {"savgol", "wiener"}
+    assert (tmp_path / "run" / BEST_NAME).is_file()
+
+
+def test_validation_masks_are_the_same_every_epoch(tmp_path) -> None:
+    noisy = _noisy(make_synthetic(4, 600, seed=3), 2)
+    config = TrainConfig(objective="self-supervised", epochs=1, **TINY)
+    trainer = Trainer(config, noisy, tmp_path / "run", progress=False)
+    trainer.setup()
+    assert trainer._window_loss() == trainer._window_loss()
+
+
+def test_noise2noise_swaps_pairs_and_learns(tmp_path) -> None:
+    clean = make_synthetic(8, 1000, seed=4)
+    a, b = _noisy(clean, 1), _noisy(clean, 2)
+    config = TrainConfig(objective="noise2noise", epochs=3, **TINY)
+    trainer = Trainer(config, a, tmp_path / "run", noisy=b, truth=clean, progress=False)
+    metrics = trainer.fit()
+    assert metrics["snr_out_db"] > metrics["snr_in_db"] + 1.0
+    x, y = torch.randn(64, 1, 16), torch.randn(64, 1, 16)
+    batch = trainer.objective.batch([x, y], torch.device("cpu"), _generator())
+    swapped = (batch.input == y).all(dim=(1, 2))
+    assert 10 < int(swapped.sum()) < 54  # both orders occur
+    assert torch.equal(batch.target[swapped], x[swapped])
+    assert torch.equal(batch.target[~swapped], y[~swapped])
+
+
+def test_noise2noise_comes_close_to_supervised(tmp_path) -> None:
+    """On small synthetic data, pairs of noisy recordings train about as well as clean
+    targets (the full-size figure is in benchmarks/RESULTS.md)."""
+    clean = make_synthetic(20, 1000, seed=5)
+    base = TrainConfig(epochs=8, seed=1, **TINY)
+    a, b = _noisy(clean, 1), _noisy(clean, 2)
+    n2n = train(dataclasses.replace(base, objective="noise2noise"), a, tmp_path / "n2n",
+                noisy=b, truth=clean, progress=False)  # fmt: skip
+    sup = train(base, clean, tmp_path / "sup", noisy=a, progress=False)
+    assert n2n["snr_in_db"] == pytest.approx(sup["snr_in_db"])  # the same held-out inputs
+    assert n2n["snr_out_db"] > sup["snr_out_db"] - 0.5
+
+
+def test_best_checkpoint_is_the_lowest_validation_loss(tmp_path, monkeypatch) -> None:
+    losses = iter([3.0, 1.0, 2.0])
+    saved = {}
+    original_validate, original_save = Trainer.validate, Trainer.save
+
+    def validate(self):
+        row, outputs = original_validate(self)
+        row["val_loss"] = next(losses)
+        return row, outputs
+
+    def save(self):
+        original_save(self)
+        saved[self.history[-1]["epoch"]] = {
+            k: v.clone() for k, v in self.model.state_dict().items()
+        }
+
+    monkeypatch.setattr(Trainer, "validate", validate)
+    monkeypatch.setattr(Trainer, "save", save)
+    config = TrainConfig(epochs=3, snr_db=5.0, **TINY)
+    metrics = train(config, make_synthetic(4, 600, seed=6), tmp_path / "run", progress=False)
+    assert metrics["best"] == {"epoch": 2, "val_loss": 1.0}
+    best, config_json = load_checkpoint(tmp_path / "run", weights="best")
+    last, _ = load_checkpoint(tmp_path / "run")
+    assert config_json["extra"]["best"] == {"epoch": 2, "val_loss": 1.0}
+    for key, value in best.state_dict().items():
+        assert torch.equal(value, saved[2][key])
+        assert torch.equal(last.state_dict()[key], saved[3][key])
+    assert any(not torch.equal(saved[2][k], saved[3][k]) for k in saved[2])
+
+
+def test_pink_noise_range_and_evaluation_inputs(tmp_path) -> None:
+    clean = make_synthetic(6, 800, seed=7)
+    config = TrainConfig(noise="pink", snr_db=[0.0, 10.0], epochs=1, **TINY)
+    trainer = Trainer(config, clean, tmp_path / "run", progress=False)
+    trainer.setup()
+    snrs = [snr_db(c, x) for c, x in zip(trainer.references, trainer.val_inputs, strict=True)]
+    assert all(-1.5 < s < 11.5 for s in snrs)
+    windows = [snr_db(t.numpy(), x.numpy()) for x, t in (trainer.dataset[i] for i in range(40))]
+    assert min(windows) < 4 and max(windows) > 6  # drawn per window across the range
