@@ -18,7 +18,9 @@ def test_auto_epochs(steps: int, epochs: int) -> None:
 
 def test_default_schedule_is_resolved_and_stored(tmp_path, monkeypatch) -> None:
     seen = []
-    monkeypatch.setattr("mdnc.training.trainer.auto_epochs", lambda steps: seen.append(steps) or 2)
+    monkeypatch.setattr(
+        "mdnc.training.trainer.auto_epochs", lambda steps, *_: seen.append(steps) or 2
+    )
     config = TrainConfig(channel=4, layers=[1, 1], window=128, batch_size=4, snr_db=5.0)
     assert config.epochs is None
     metrics = train(config, make_synthetic(3, 600, seed=1), tmp_path / "run", progress=False)

@@ -109,6 +109,10 @@ class Objective(ABC):
 
     #: The name the objective is chosen by (``TrainConfig.objective``).
     name: ClassVar[str] = ""
+    #: The default schedule (``epochs`` unset): about this many optimizer steps ...
+    target_steps: ClassVar[int] = 4000
+    #: ... in 10 to this many epochs (see :func:`~mdnc.training.auto_epochs`).
+    max_epochs: ClassVar[int] = 60
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
@@ -368,6 +372,10 @@ class SelfSupervisedObjective(Objective):
     sees whole, unmasked windows."""
 
     name = "self-supervised"
+    # A step learns from the masked samples only: more steps than supervised training
+    # (chosen by measurement: benchmarks/RESULTS.md).
+    target_steps = 8000
+    max_epochs = 200
 
     def check(self, data: SplitData) -> None:
         """No added noise and no paired recordings: the recordings are the noisy ones."""

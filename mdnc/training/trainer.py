@@ -49,14 +49,15 @@ RESIDUAL_KEYS = ("residual_whiteness", "residual_output_corr", "residual_acf", "
 PLOT_INTERVAL_S = 15.0
 
 
-def auto_epochs(steps_per_epoch: int, target_steps: int = 4000) -> int:
-    """The default schedule: about ``target_steps`` optimizer steps, 10 to 60 epochs.
+def auto_epochs(steps_per_epoch: int, target_steps: int = 4000, max_epochs: int = 60) -> int:
+    """The default schedule: about ``target_steps`` optimizer steps, 10 to ``max_epochs``
+    epochs (each objective sets its own; these are the supervised one's).
 
     Example:
-        >>> auto_epochs(30), auto_epochs(390)
-        (60, 11)
+        >>> auto_epochs(30), auto_epochs(390), auto_epochs(30, 8000, 200)
+        (60, 11, 200)
     """
-    return max(10, min(60, math.ceil(target_steps / max(steps_per_epoch, 1))))
+    return max(10, min(max_epochs, math.ceil(target_steps / max(steps_per_epoch, 1))))
 
 
 def split_recordings(
@@ -371,7 +372,10 @@ class Trainer:
                 f"windows; use a smaller batch or shorter windows."
             )
         if c.epochs is None:
-            self.config = dataclasses.replace(c, epochs=auto_epochs(len(self.loader)))
+            epochs = auto_epochs(
+                len(self.loader), self.objective.target_steps, self.objective.max_epochs
+            )
+            self.config = dataclasses.replace(c, epochs=epochs)
 
     def setup_optimizer(self) -> None:
         """Adam with a cosine decay of the learning rate to 5% over the schedule."""
