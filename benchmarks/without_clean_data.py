@@ -16,7 +16,7 @@ smoothers cannot help) or a family of :mod:`mdnc.data.synthetic` (``sines``, ``s
 
 Example:
     python benchmarks/without_clean_data.py sharp-steps --objectives self-supervised supervised
-    python benchmarks/without_clean_data.py ecg.npy --chunk 4000 --options '{"mask_fraction": 0.125}'
+    python benchmarks/without_clean_data.py ecg.npy --options '{"mask_fraction": 0.125}'
 """
 
 from __future__ import annotations
@@ -67,23 +67,28 @@ def load_data(source: str, n: int, length: int, seed: int) -> list[np.ndarray]:
             for x in out[:n]]  # fmt: skip
 
 
+def mean_snr(clean: list, estimates: list) -> float:
+    """The mean SNR (dB) of estimates against their clean recordings."""
+    return float(np.mean([snr_db(c, e) for c, e in zip(clean, estimates, strict=True)]))
+
+
 def denoised_snr(run: Path, clean: list, noisy: list, window: int) -> dict[str, float]:
     """Mean SNR of the run's best and last weights over all recordings."""
     found = {}
     for weights in ("best", "last"):
         model, _ = load_checkpoint(run, weights=weights)
         outs = [apply_overlap_add(model, x, window=window, standardize=True) for x in noisy]
-        found[weights] = float(np.mean([snr_db(c, o) for c, o in zip(clean, outs, strict=True)]))
+        found[weights] = mean_snr(clean, outs)
     return found
 
 
 def run_objective(objective: str, config: TrainConfig, clean: list, noisy: list,
-                  second: list, out: Path) -> dict:  # fmt: skip
+                  second: list, out: Path, snr: float) -> dict:  # fmt: skip
     """Train one objective on the data it may see; score it on the clean truth."""
     began = time.perf_counter()
     c = dataclasses.replace(config, objective=objective)
     if objective == "supervised":
-        train(dataclasses.replace(c, snr_db=5.0), clean, out, progress=False)
+        train(dataclasses.replace(c, snr_db=snr), clean, out, progress=False)
     elif objective == "noise2noise":
         train(c, noisy, out, noisy=second, truth=clean, progress=False)
     else:
@@ -102,6 +107,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=40)
     parser.add_argument("--chunk", type=int, default=4000, help="samples per recording")
     parser.add_argument("--snr-db", type=float, default=5.0)
+    parser.add_argument("--noise", default="gaussian", help="the noise model (default gaussian)")
     parser.add_argument("--objectives", nargs="+", default=["self-supervised", "supervised"])
     parser.add_argument("--options", default="{}", help="TrainConfig options as JSON")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
@@ -111,20 +117,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     clean = load_data(args.source, args.recordings, args.chunk, seed=7)
     rng = np.random.default_rng(11)
-    noise = get_noise_model("gaussian")
+    noise = get_noise_model(args.noise)
     noisy = [noise.add(c, args.snr_db, rng).astype(np.float32) for c in clean]
     second = [noise.add(c, args.snr_db, rng).astype(np.float32) for c in clean]
-    result = {"source": args.source, "recordings": len(clean), "options": json.loads(args.options),
-              "input_db": float(np.mean([snr_db(c, x) for c, x in zip(clean, noisy)]))}  # fmt: skip
+    result = {"source": args.source, "noise": args.noise, "recordings": len(clean),
+              "options": json.loads(args.options),
+              "input_db": mean_snr(clean, noisy)}  # fmt: skip
     for name in BASELINES:  # tuned on the clean truth of the very recordings scored
         tuned = tune_baseline(name, noisy, clean, max_samples=10**7)
         outs = [apply_baseline(tuned, x) for x in noisy]
-        result[f"{name}_db"] = float(np.mean([snr_db(c, o) for c, o in zip(clean, outs)]))
-    config = TrainConfig(**json.loads(args.options))
+        result[f"{name}_db"] = mean_snr(clean, outs)
+    config = TrainConfig(**{"noise": args.noise, **json.loads(args.options)})
     with tempfile.TemporaryDirectory() as tmp:
         for objective in args.objectives:
             result[objective] = run_objective(
-                objective, config, clean, noisy, second, Path(tmp) / objective
+                objective, config, clean, noisy, second, Path(tmp) / objective, args.snr_db
             )
     print(json.dumps(result))
     if args.json:
