@@ -105,6 +105,9 @@ class Objective(ABC):
 
     Args:
         config: the options of the run.
+        noise: the noise model that adds noise to clean recordings (e.g. a
+            :class:`~mdnc.data.RecordedNoise`); default: the one ``config.noise`` names,
+            with ``config.noise_params()``. Kept as ``objective.noise``.
     """
 
     #: The name the objective is chosen by (``TrainConfig.objective``).
@@ -113,6 +116,9 @@ class Objective(ABC):
     target_steps: ClassVar[int] = 4000
     #: ... in 10 to this many epochs (see :func:`~mdnc.training.auto_epochs`).
     max_epochs: ClassVar[int] = 60
+    #: Passes over the validation windows per validation (more draws of a random
+    #: :meth:`batch`, for a steadier validation loss).
+    validation_passes: ClassVar[int] = 1
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
@@ -329,6 +335,9 @@ def blind_spot_mask(
     Returns:
         ``(masked input, mask)``: the mask, of ``x``'s shape, is 1.0 at masked samples.
 
+    Raises:
+        ValueError: the windows have no more samples than ``width``.
+
     Example:
         >>> x = torch.randn(2, 1, 64)
         >>> masked, mask = blind_spot_mask(x, fraction=1 / 16)
@@ -376,6 +385,8 @@ class SelfSupervisedObjective(Objective):
     # (chosen by measurement: benchmarks/RESULTS.md).
     target_steps = 8000
     max_epochs = 200
+    # A validation pass scores 1/16 of the samples: 4 passes with other masks.
+    validation_passes = 4
 
     def check(self, data: SplitData) -> None:
         """No added noise and no paired recordings: the recordings are the noisy ones."""

@@ -550,7 +550,7 @@ class Trainer:
         # The same draws (masks, orders) every epoch, so that the losses compare.
         generator = torch.Generator(self.device).manual_seed(self.config.seed)
         with torch.inference_mode():
-            for items in loader:
+            for items in (i for _ in range(self.objective.validation_passes) for i in loader):
                 batch = self.objective.batch(items, self.device, generator)
                 total += float(self.objective.loss(self.model(batch.input), batch, "sum"))
                 count += self.objective.loss_count(batch)
