@@ -11,8 +11,8 @@ recordings with fresh noise, and a noise2noise run on two noisy realisations.
 
 Data: ``.npy``/``.wav``/... files (each cut into ``--chunk``-sample recordings), or a
 built-in set: ``sharp-steps`` (piecewise-constant levels with abrupt jumps, where
-smoothers cannot help) or a family of :mod:`mdnc.data.synthetic` (``sines``, ``steps``,
-``spikes``, ``ar``, ``chirps``).
+smoothers cannot help), ``synthetic`` (the built-in data set, all families) or one family
+of :mod:`mdnc.data.synthetic` (``sines``, ``steps``, ``spikes``, ``ar``, ``chirps``).
 
 Example:
     python benchmarks/without_clean_data.py sharp-steps --objectives self-supervised supervised
@@ -57,8 +57,9 @@ def load_data(source: str, n: int, length: int, seed: int) -> list[np.ndarray]:
     """The clean recordings of ``source`` (a built-in set or files), ``length`` samples each."""
     if source == "sharp-steps":
         return sharp_steps(n, length, seed)
-    if source in FAMILIES:
-        return make_synthetic(n, length, seed=seed, families=[source])
+    if source in FAMILIES or source == "synthetic":
+        families = None if source == "synthetic" else [source]
+        return make_synthetic(n, length, seed=seed, families=families)
     out = []
     for rec in read_recordings([source]):
         x = rec.data
