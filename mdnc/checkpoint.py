@@ -7,14 +7,18 @@ A checkpoint is a folder (a run folder) holding:
   of the network, the mdnc and format versions, and ``extra``: JSON data of your choice
   (epoch, window length, normalisation statistics, ...);
 * ``optimizer.pt`` (optional): ``torch.save`` of the optimizer's ``state_dict`` and of any
-  further training state (scheduler, step, RNG states), for resuming.
+  further training state (scheduler, step, RNG states), for resuming;
+* ``best.safetensors`` (optional, :data:`BEST_NAME`): the weights of the best save so far
+  (``save_checkpoint(best=True)``; a training run's epoch of lowest validation loss),
+  which :func:`load` gives by default (``weights="last"``: ``model.safetensors``).
 
 Every file is written to a temporary file in the same folder, flushed to disk and renamed
-over the old one; all files are staged before the first rename, in the order weights,
-training state, config, so a failed save leaves the previous checkpoint as it was and a
-config never names weights that are not there yet. The three files share a
-``checkpoint_id``; loading warns when they come from different saves (a crash between
-two renames).
+over the old one; all files are staged before the first rename, in the order weights
+(and best weights), training state, config, so a failed save leaves the previous
+checkpoint as it was and a config never names weights that are not there yet. The files
+of one save share a ``checkpoint_id``; loading warns when they come from different saves
+(a crash between two renames), except for the best weights, which come from an earlier
+save by design.
 
 Networks do not record their constructor arguments, so they are given with ``config``
 (see :func:`model_config`); a network built by :func:`build_model` or loaded by
@@ -594,7 +598,7 @@ def load_training_state(
         raise CheckpointError(f"{state_path}: corrupt or unreadable ({first}).") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{state_path}: not an mdnc training state.")
-    _warn_if_other_save(state_path, config, state.get("checkpoint_id"))
+    _warn_if_other_save(state_path, config, {"checkpoint_id": state.get("checkpoint_id")})
     return {
         "optimizer": state.get("optimizer"),
         "training_state": state.get("training_state", {}),
