@@ -15,6 +15,7 @@ examples:
   mdnc denoise --checkpoint runs/ecg noisy.npy --output clean.npy
   mdnc denoise --checkpoint runs/ecg recordings/ --output denoised/   # a folder in, a folder out
   mdnc apply --checkpoint runs/audio a.wav b.flac --output out/ --window 4096 --overlap 0.75
+  mdnc denoise --checkpoint runs/ecg noisy.npy --output last.npy --weights last  # last epoch
 
 Outputs keep the input file names and formats (an output file named *.npy is written as
 .npy). Windows are blended by weighted overlap-add; memory is bounded by the window and
@@ -77,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
     recordings = [read_recording(p, key=args.key) for p in paths]
     check_channels(recordings, expected=model.in_planes, source=f"the model in {args.checkpoint}")
     targets = [output / r.path.name if to_folder else output for r in recordings]
+    overwritten = {r.path.resolve() for r in recordings} & {t.resolve() for t in targets}
+    if overwritten:
+        raise UsageError(
+            f"--output {output} would overwrite the input {sorted(overwritten)[0]}; "
+            "denoise never writes over its inputs: give another output path."
+        )
     if len(set(targets)) != len(targets):
         raise DataError(f"several inputs share a file name; outputs in {output} would collide")
     for recording, target in zip(recordings, targets, strict=True):

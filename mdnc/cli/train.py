@@ -101,11 +101,14 @@ def _synthetic(source: Any, config: Any) -> _Data:
 
 def _noise_files(source: Any, channels: int, first: str) -> Any:
     """The recorded noise of ``--noise-files``, checked against the recordings' channels."""
-    from mdnc.data import RecordedNoise, check_channels, read_recordings
+    from mdnc.data import DataError, RecordedNoise, check_channels, read_recordings
 
     recordings = read_recordings(source.noise_files, key=source.key)
     check_channels(recordings, expected=channels, source=first)
-    return RecordedNoise([r.data for r in recordings], names=[str(r.path) for r in recordings])
+    try:
+        return RecordedNoise([r.data for r in recordings], [str(r.path) for r in recordings])
+    except ValueError as err:  # e.g. a channel that is all zeros
+        raise DataError(f"--noise-files: {err}") from None
 
 
 def _load_data(source: Any, config: Any) -> _Data:
@@ -163,6 +166,8 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     if not args.out:
         raise UsageError("--out RUN_DIR is required (or --resume RUN_DIR).")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: a file is there; give a folder for the run.")
     if (out / "config.json").exists():
         raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
     file = _read_file(args.config) if args.config else {"data": {}, "train": {}}

@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 
+#: The SNRs (dB) that noise can be added at: beyond, the noise overflows float32 (or is 0).
+SNR_RANGE_DB = (-100.0, 200.0)
 #: The largest seed (what ``torch.manual_seed`` takes as a signed 64-bit integer).
 MAX_SEED = 2**63 - 1
 
@@ -135,15 +137,23 @@ def parse_snr(value: Any) -> float | list[float]:
         if isinstance(parts, (list, tuple)):
             if len(parts) != 2:
                 raise ValueError
-            low, high = (check_real("snr_db", float(p) if isinstance(p, str) else p) for p in parts)
+            low, high = (_db(p) for p in parts)
             if low > high:
                 raise ValueError
             return [low, high]
-        return check_real("snr_db", float(parts) if isinstance(parts, str) else parts)
+        return _db(parts)
     except (TypeError, ValueError):
         raise ValueError(
-            f"snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, got {value!r}."
+            f"snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, within "
+            f"[{SNR_RANGE_DB[0]:g}, {SNR_RANGE_DB[1]:g}], got {value!r}."
         ) from None
+
+
+def _db(value: Any) -> float:
+    """A number of dB within :data:`SNR_RANGE_DB` (raises ValueError/TypeError otherwise)."""
+    low, high = SNR_RANGE_DB
+    number = float(value) if isinstance(value, str) else value
+    return check_real("snr_db", number, low=low, high=high)
 
 
 def _document(cls: type) -> type:
@@ -239,7 +249,8 @@ class TrainConfig:
     epochs: int | None = option(
         None, group="optimisation",
         help="passes over the training windows (default: about 4000 optimizer steps, 10 to "
-        "60 epochs); with --resume: extend the schedule to this.",
+        "60 epochs; self-supervised: about 8000 steps, up to 200 epochs); with --resume: "
+        "extend the schedule to this.",
     )
     lr: float = option(
         2e-3, group="optimisation", help="peak learning rate of Adam (cosine decay to 5%)."

@@ -389,8 +389,18 @@ class SelfSupervisedObjective(Objective):
     validation_passes = 4
 
     def check(self, data: SplitData) -> None:
-        """No added noise and no paired recordings: the recordings are the noisy ones."""
+        """No added noise and no paired recordings: the recordings are the noisy ones; and
+        one masked run of ``blind_spot`` samples per ``blind_spot / mask_fraction`` must fit
+        in a window."""
         _refuse_added_noise(self.config, self.name)
+        c = self.config
+        box = max(c.blind_spot + 1, round(c.blind_spot / c.mask_fraction))
+        if box > c.window:
+            raise ConfigError(
+                f"blind_spot / mask_fraction ({c.blind_spot} / {c.mask_fraction:g}: one masked "
+                f"run every {box} samples) must fit in the window ({c.window}); give a smaller "
+                "--blind-spot, a larger --mask-fraction or a longer --window."
+            )
         if data.train_noisy is not None:
             raise ConfigError(
                 "the self-supervised objective trains on the noisy recordings alone (DATA); "

@@ -84,6 +84,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _save(root / folder / f"r{i}.npy", clean + 0.4 * rng.standard_normal(clean.shape))
     _save(root / "noise2.npy", rng.standard_normal((2, 2000)))
     _save(root / "noise1.npy", rng.standard_normal((1, 2000)))
+    _save(root / "noise0.npy", np.stack([rng.standard_normal(2000), np.zeros(2000)]))
     return root
 
 
@@ -112,8 +113,14 @@ BAD = [
     pytest.param(
         lambda d: [str(d / "clean"), "--snr-db", "5:2"],
         "argument --snr-db: snr_db must be a number of dB or a range LOW:HIGH with "
-        "LOW <= HIGH, got '5:2'." + HELP,
+        "LOW <= HIGH, within [-100, 200], got '5:2'." + HELP,
         id="snr-range-reversed",
+    ),
+    pytest.param(
+        lambda d: [str(d / "clean"), "--snr-db=-1000:0"],
+        "argument --snr-db: snr_db must be a number of dB or a range LOW:HIGH with "
+        "LOW <= HIGH, within [-100, 200], got '-1000:0'." + HELP,
+        id="snr-overflow",
     ),
     pytest.param(
         lambda d: [str(d / "clean"), "--noise", "purple", "--snr-db", "5"],
@@ -178,6 +185,18 @@ BAD = [
         lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--blind-spot", "0"],
         "blind_spot must be an int >= 1, got 0.",
         id="blind-spot",
+    ),
+    pytest.param(
+        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--blind-spot", "127"],
+        "blind_spot / mask_fraction (127 / 0.0625: one masked run every 2032 samples) must fit "
+        "in the window (128); give a smaller --blind-spot, a larger --mask-fraction or a "
+        "longer --window.",
+        id="blind-spot-beyond-window",
+    ),
+    pytest.param(
+        lambda d: [str(d / "clean"), "--noise-files", str(d / "noise0.npy"), "--snr-db", "5"],
+        "--noise-files: noise recordings are all zero in channel 1.",
+        id="noise-file-silent-channel",
     ),
 ]
 
@@ -340,3 +359,23 @@ def test_denoise_uses_the_best_weights_by_default(tmp_path: Path, data: Path) ->
     if best == 3:
         pytest.skip("the lowest validation loss is the last epoch's: best and last are one")
     assert not np.array_equal(outputs["best"], outputs["last"])
+
+
+def test_out_on_a_file_and_denoise_onto_its_input_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    victim = _save(tmp_path / "victim.npy", np.ones((2, 600)))
+    before = victim.read_bytes()
+    assert _train(victim, str(data / "clean"), "--snr-db", "5") == 2
+    assert capsys.readouterr().err == (
+        f"mdnc train: error: --out {victim}: a file is there; give a folder for the run.\n"
+    )
+    run = tmp_path / "run"
+    assert _train(run, str(data / "clean"), "--snr-db", "5") == 0
+    capsys.readouterr()
+    assert _mdnc("denoise", "--checkpoint", str(run), str(victim), "--output", str(victim)) == 2
+    assert capsys.readouterr().err == (
+        f"mdnc denoise: error: --output {victim} would overwrite the input {victim}; denoise "
+        "never writes over its inputs: give another output path.\n"
+    )
+    assert victim.read_bytes() == before
