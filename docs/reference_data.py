@@ -511,8 +511,16 @@ methods: [`check`](#check) once the recordings are split, then
 [`batch`](#batch) and [`loss`](#loss). A subclass implements the three abstract methods
 (`denoising`, `training_windows`, `evaluation`), or subclasses
 [`SupervisedObjective`](SupervisedObjective.md) and overrides what differs (only the loss,
-say). The constructor keeps `objective.config` and the noise model that `config.noise`
-names, `objective.noise`.
+say). The constructor keeps `objective.config` and the noise model, `objective.noise`: the
+one given, else the one that `config.noise` names. The class attributes `target_steps` and
+`max_epochs` (4000 and 60) set the default schedule, when `epochs` is unset
+([`auto_epochs`](auto_epochs.md)), and `validation_passes` (1) how many times the
+validation windows are scored (more than once when [`batch`](#batch) draws at random).
+
+Three objectives are built in: [`SupervisedObjective`](SupervisedObjective.md) (clean
+targets), [`SelfSupervisedObjective`](SelfSupervisedObjective.md) (noisy recordings only,
+blind-spot masking) and [`Noise2NoiseObjective`](Noise2NoiseObjective.md) (pairs of noisy
+recordings of the same signal).
 """
 
 _SPLIT = "the recordings of the run, split ([`SplitData`](SplitData.md))."
@@ -524,11 +532,6 @@ OBJECTIVE_METHOD_ARGS = {
     "validation_windows": {
         "data": _SPLIT,
         "inputs": "the held-out inputs that [`evaluation`](#evaluation) returned.",
-    },
-    "batch": {
-        "items": "what the loader yields for one step: the `(input, target, ...)` tensors of "
-        "the training windows' `Dataset`.",
-        "device": "the device the step runs on.",
     },
     "loss_count": {"batch": "the batch."},
 }
@@ -550,12 +553,17 @@ that a subclass can change one of them (second example), and they can be called 
 one (`setup()`, then `run_epoch(0)`, ..., then `close()`). What they make is kept on the
 trainer: `trainer.config` (with `hop` and `epochs` resolved), `trainer.objective`,
 `trainer.data` (a [`SplitData`](SplitData.md)), `trainer.dataset`, `trainer.model`,
-`trainer.optimizer`, `trainer.scheduler`, `trainer.history` (one row per epoch) and
-`trainer.metrics` (the content of `metrics.json`).
+`trainer.optimizer`, `trainer.scheduler`, `trainer.history` (one row per epoch),
+`trainer.baselines` (the tuned classical smoothers and their scores, from
+[`setup_baselines`](#setup_baselines)) and `trainer.metrics` (the content of
+`metrics.json`).
 
 Every run folder receives `model.safetensors`, `config.json` and `optimizer.pt` (the
-checkpoint, after every epoch), [`config.toml`](CONFIG_TOML.md) (the options, at set-up),
-[`metrics.json`](METRICS_NAME.md), `loss.png` and `examples.png`.
+checkpoint, after every epoch), [`best.safetensors`](../checkpoint/BEST_NAME.md) (the
+weights of the epoch of lowest validation loss, [`best_epoch`](#best_epoch); what
+[`mdnc.load`](../load.md) and `mdnc denoise` use by default),
+[`config.toml`](CONFIG_TOML.md) (the options, at set-up), [`metrics.json`](METRICS_NAME.md),
+`loss.png` and `examples.png`.
 """
 
 
@@ -572,7 +580,10 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "path": "the checkpoint folder (a run folder of `mdnc train`), its "
                 "`config.json`, or a `.safetensors` file with a `config.json` beside it.",
                 "kwargs": "passed on to [`mdnc.checkpoint.load`](checkpoint/load.md): "
-                "`map_location`, the device to put the network on (default the CPU).",
+                "`map_location`, the device to put the network on (default the CPU), and "
+                "`weights`, `'best'` (default: the epoch of lowest validation loss, "
+                "[`best.safetensors`](checkpoint/BEST_NAME.md), when the run has it) or "
+                "`'last'`.",
             },
             "types": {"path": "str | os.PathLike", "kwargs": "dict"},
             "returns": "The network with its trained weights, in evaluation mode.",
@@ -589,6 +600,43 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.checkpoint": {
+        "BEST_NAME": {
+            "summary": "The name of the file of a checkpoint that holds the best weights so "
+            "far, beside the last ones (`model.safetensors`).\n\n"
+            "[`save_checkpoint`](save_checkpoint.md) writes it with `#!py best=True` (a "
+            "training run: at every epoch whose validation loss is the lowest yet; later "
+            "saves leave it as it is), and [`load_checkpoint`](load_checkpoint.md) reads it "
+            "with `#!py weights=\"best\"`, the default of [`load`](load.md), of "
+            "[`mdnc.load`](../load.md) and of `mdnc denoise --weights`. A folder without it "
+            "(a run without validation windows, a checkpoint saved by hand) gives its last "
+            "weights instead. `config.json` is the last save's; a training run records the "
+            "best epoch and its loss in `config['extra']['best']`.",
+            "examples": [("Best and last weights", _code('''
+                import os
+
+                import torch
+
+                import mdnc
+                from mdnc.checkpoint import (BEST_NAME, build_model, load_checkpoint, model_config,
+                                             save_checkpoint)
+
+                net = build_model(model_config('AE1d', channel=4, layers=[1, 1]))
+                first = next(net.parameters()).detach().clone()
+                save_checkpoint('run', net, extra={'epoch': 1}, best=True)  # the best so far
+                with torch.no_grad():
+                    next(net.parameters()).add_(1.0)  # epoch 2: other weights, not better
+                save_checkpoint('run', net, extra={'epoch': 2})
+                print(BEST_NAME, sorted(os.listdir('run')))
+                best, last = mdnc.load('run'), mdnc.load('run', weights='last')
+                print('mdnc.load gives the best:', torch.equal(next(best.parameters()), first))
+                last_now = torch.equal(next(last.parameters()), next(net.parameters()))
+                print("weights='last' gives the last:", last_now)
+                save_checkpoint('plain', net)  # no best weights: 'best' gives the last ones
+                model, config = load_checkpoint('plain', weights='best')
+                print(sorted(os.listdir('plain')),
+                      torch.equal(next(model.parameters()), next(net.parameters())))
+            '''))],
+        },
         "CONFIG_NAME": {
             "summary": "The name of the file of a checkpoint that holds the network's recipe "
             "(class and constructor arguments), the versions and the `extra` data.",
@@ -1374,7 +1422,6 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "SupervisedObjective": {
             "var": "objective",
             "base": "subclass of [`Objective`](Objective.md)",
-            "fallback": {"config": "the options of the run."},
             "extra": "Registered as `#!py \"supervised\"`, the default of "
             "[`TrainConfig.objective`](TrainConfig.md). Subclass it to change one step only, "
             "e.g. the loss (see [`register_objective`](register_objective.md)).",
@@ -1398,6 +1445,100 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                     SupervisedObjective(TrainConfig(snr_db=5.0)).check(data)
                 except ConfigError as err:
                     print(err)
+            '''))],
+        },
+        "SelfSupervisedObjective": {
+            "var": "objective",
+            "base": "subclass of [`Objective`](Objective.md)",
+            "extra": "Registered as `#!py \"self-supervised\"` (`mdnc train --objective "
+            "self-supervised`). It trains on noisy recordings alone: give them as `clean` to "
+            "[`train`](train.md) (the `DATA` of `mdnc train`), with no `snr_db` and no paired "
+            "recordings ([`check`](#check) refuses both). When their clean truth is known "
+            "(synthetic data), pass it as `truth`: the held-out recordings are then scored "
+            "against it (SNR, baselines), never trained on. `TrainConfig.blind_spot`, "
+            "`mask_fraction` and `mask_radius` set the masking "
+            "([`blind_spot_mask`](blind_spot_mask.md)); a `blind_spot` of a few samples suits "
+            "noise correlated over as many samples. The validation loss masks the held-out "
+            "windows with the same draws every epoch, so that it compares between epochs, and "
+            "with 4 masks each (`validation_passes`), so that it is steady enough to pick the "
+            "best epoch by. "
+            "A step learns from the masked samples only, so the default schedule is longer "
+            "than the supervised one: about 8000 optimizer steps, up to 200 epochs "
+            "(`target_steps`, `max_epochs`; see [`auto_epochs`](auto_epochs.md)).",
+            "methods": ["check", "denoising", "training_windows", "evaluation",
+                        "validation_windows", "batch"],
+            "method_fallback": OBJECTIVE_METHOD_ARGS,
+            "method_results": OBJECTIVE_RESULTS,
+            "examples": [("Masked noisy windows; added noise refused", _code('''
+                import torch
+
+                from mdnc.data import add_gaussian_noise, make_synthetic
+                from mdnc.training import (ConfigError, SelfSupervisedObjective, SplitData,
+                                           TrainConfig)
+
+                clean = make_synthetic(3, 600)
+                noisy = [add_gaussian_noise(c, 5.0, rng=i) for i, c in enumerate(clean)]
+                data = SplitData(train=noisy[:2], held_out=noisy[2:])
+                try:
+                    config = TrainConfig(objective='self-supervised', snr_db=5.0)
+                    SelfSupervisedObjective(config).check(data)
+                except ConfigError as err:
+                    print(err)
+                config = TrainConfig(objective='self-supervised', window=128)
+                objective = SelfSupervisedObjective(config)
+                objective.check(data)
+                loader = torch.utils.data.DataLoader(objective.training_windows(data), batch_size=4)
+                batch = objective.batch(next(iter(loader)), torch.device('cpu'))
+                print(objective.name, tuple(batch.input.shape),
+                      'masked fraction:', float(batch.weight.mean()))
+                hidden = batch.weight == 1
+                print('input = target but where masked:',
+                      torch.equal(batch.input[~hidden], batch.target[~hidden]))
+                print('the loss counts', int(objective.loss_count(batch)), 'masked samples')
+            '''))],
+        },
+        "Noise2NoiseObjective": {
+            "var": "objective",
+            "base": "subclass of [`Objective`](Objective.md)",
+            "extra": "Registered as `#!py \"noise2noise\"` (`mdnc train --objective noise2noise "
+            "--noisy-pair`). Give the first recordings as `clean` and the second ones as "
+            "`noisy` to [`train`](train.md) (`DATA` and `--noisy-pair` on the command line), "
+            "one pair per signal, in the same order; `snr_db` is refused "
+            "([`check`](#check)). Every training batch puts each pair in a random order, so "
+            "that both directions are training examples. As for "
+            "[`SelfSupervisedObjective`](SelfSupervisedObjective.md), a known clean truth "
+            "(`truth`) is used to score the held-out recordings, never to train.",
+            "methods": ["check", "denoising", "training_windows", "evaluation",
+                        "validation_windows", "batch"],
+            "method_fallback": OBJECTIVE_METHOD_ARGS,
+            "method_results": OBJECTIVE_RESULTS,
+            "examples": [("Two noisy trials of the same signals", _code('''
+                import torch
+
+                from mdnc.data import add_gaussian_noise, make_synthetic
+                from mdnc.training import ConfigError, Noise2NoiseObjective, SplitData, TrainConfig
+
+                clean = make_synthetic(3, 600)
+                first = [add_gaussian_noise(c, 5.0, rng=i) for i, c in enumerate(clean)]
+                second = [add_gaussian_noise(c, 5.0, rng=10 + i) for i, c in enumerate(clean)]
+                objective = Noise2NoiseObjective(TrainConfig(objective='noise2noise', window=128))
+                try:
+                    objective.check(SplitData(train=first[:2], held_out=first[2:]))
+                except ConfigError as err:
+                    print(err)
+                data = SplitData(train=first[:2], held_out=first[2:], train_noisy=second[:2],
+                                 held_out_noisy=second[2:], held_out_truth=clean[2:])
+                objective.check(data)
+                loader = torch.utils.data.DataLoader(objective.training_windows(data), batch_size=8)
+                a, b = next(iter(loader))  # windows of the second and of the first recordings
+                generator = torch.Generator().manual_seed(0)
+                batch = objective.batch((a, b), torch.device('cpu'), generator)
+                swapped = [torch.equal(batch.input[i], b[i]) for i in range(len(a))]
+                pairs = all(torch.equal(batch.target[i], a[i] if s else b[i])
+                            for i, s in enumerate(swapped))
+                print('pairs kept:', pairs, '- in the other order:', sum(swapped), 'of', len(a))
+                references, inputs = objective.evaluation(data)
+                print('scored against the truth:', references is data.held_out_truth)
             '''))],
         },
         "TrainConfig": {
@@ -1425,7 +1566,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "extra": TRAINER_TEXT,
             "methods": ["fit", "setup", "setup_device", "setup_data", "setup_model",
                         "setup_optimizer", "restore", "init_from", "run_epoch", "train_epoch",
-                        "validate", "save", "write_report", "close"],
+                        "validate", "setup_baselines", "save", "best_epoch", "write_report",
+                        "close"],
             "method_fallback": {
                 "init_from": {"run": "the run folder (or its `config.json`) whose weights to "
                               "start from."},
@@ -1440,7 +1582,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 },
             },
             "method_results": {"fit": "metrics", "train_epoch": "loss",
-                               "validate": "row, outputs"},  # fmt: skip
+                               "validate": "row, outputs", "best_epoch": "best"},  # fmt: skip
             "examples": [
                 ("A tiny run", _code('''
                     import os
@@ -1497,14 +1639,47 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "steps_per_epoch": "optimizer steps in one epoch (training windows divided by "
                 "the batch size).",
                 "target_steps": "the number of optimizer steps to aim at.",
+                "max_epochs": "the most epochs (the least is 10).",
             },
             "returns": "The number of epochs: `ceil(target_steps / steps_per_epoch)`, kept "
-            "between 10 and 60.",
+            "between 10 and `max_epochs`.",
+            "extra": "The [`Trainer`](Trainer.md) calls it when `epochs` is unset, with the "
+            "objective's class attributes `target_steps` and `max_epochs` (4000 and 60; "
+            "[`SelfSupervisedObjective`](SelfSupervisedObjective.md): 8000 and 200).",
             "examples": [("Example", (
                 "from mdnc.training import auto_epochs\n\n"
                 "for steps in (10, 30, 100, 390, 1000):\n"
                 "    print(steps, 'steps an epoch ->', auto_epochs(steps), 'epochs')\n"
+                "print('self-supervised, 30 steps an epoch ->',\n"
+                "      auto_epochs(30, target_steps=8000, max_epochs=200), 'epochs')\n"
             ))],
+        },
+        "blind_spot_mask": {
+            "var": "masked, mask",
+            "extra": "The masking of [`SelfSupervisedObjective`](SelfSupervisedObjective.md), "
+            "with `TrainConfig.mask_fraction`, `blind_spot` (`width`) and `mask_radius`.",
+            "examples": [("Example", _code('''
+                import torch
+
+                from mdnc.training import blind_spot_mask
+
+                x = torch.randn(2, 3, 64)  # 2 windows of 3 channels
+                masked, mask = blind_spot_mask(x, fraction=1 / 8, width=2)
+                print(tuple(mask.shape), 'masked per window:', mask[:, 0].sum(-1).int().tolist())
+                print('the same samples in every channel:', bool((mask == mask[:, :1]).all()))
+                kept = mask == 0
+                print('unmasked samples unchanged:', torch.equal(masked[kept], x[kept]))
+                print('masked samples replaced:', bool((masked[~kept] != x[~kept]).all()))
+                print(mask[0, 0, :32].int().tolist())
+                g1, g2 = (torch.Generator().manual_seed(1) for _ in range(2))
+                print('the same draws with the same generator:',
+                      torch.equal(blind_spot_mask(x, 0.125, generator=g1)[1],
+                                  blind_spot_mask(x, 0.125, generator=g2)[1]))
+                try:
+                    blind_spot_mask(x[..., :2], fraction=0.5, width=2)
+                except ValueError as err:
+                    print(err)
+            '''))],
         },
         "resolve_device": {
             "var": "device",
@@ -1557,10 +1732,9 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
         "get_objective": {
             "var": "objective",
-            "fallback": {"config": "the options of the run; `config.objective` names the "
-                         "objective."},
             "returns": "An instance of the class registered as `config.objective`, made with "
-            "`config` (its noise model too: `objective.noise`).",
+            "`config` and its noise model (`objective.noise`: `noise`, else the one "
+            "`config.noise` names).",
             "examples": [("Example", _code('''
                 from mdnc.training import ConfigError, TrainConfig, get_objective
 
@@ -1875,7 +2049,8 @@ def _is_model(entry: Entry, kind: str | None = None) -> bool:
 
 
 # The names of mdnc.training that make the objectives' group.
-OBJECTIVE_NAMES = {"Objective", "SupervisedObjective", "Batch", "SplitData",
+OBJECTIVE_NAMES = {"Objective", "SupervisedObjective", "SelfSupervisedObjective",
+                   "Noise2NoiseObjective", "blind_spot_mask", "Batch", "SplitData",
                    "register_objective", "get_objective", "list_objectives"}  # fmt: skip
 
 GROUPS = [
@@ -1947,6 +2122,9 @@ def _workflow_entry(module: str, name: str) -> Entry:
         kind, label, base = "function", "Function", ""
     else:
         kind, label, base = "constant", "Constant", f"`#!py {type(obj).__name__}`"
+    if module == "mdnc.training" and name.endswith("Objective") and name != "Objective":
+        # The built-in objectives take the base class's constructor, documented there.
+        data.setdefault("doc_from", importlib.import_module(module).Objective)
     if name == "load" and module == "mdnc.checkpoint":  # load_checkpoint documents the args
         data.setdefault("doc_from", importlib.import_module(module).load_checkpoint)
         data.setdefault("returns", "The network with its weights, in evaluation mode.")
