@@ -14,6 +14,7 @@ import typing
 from collections.abc import Sequence
 
 from . import denoise, export, summary, train
+from ._models import HelpFormatter
 
 __all__ = ["PLUGIN_GROUP", "build_parser", "load_plugins", "main"]
 
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Residual auto-encoders and U-Nets for 1-D signals: train, denoise, "
         "summarize and export.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     from mdnc import __version__
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from torch import nn
@@ -10,11 +11,21 @@ from torch import nn
 from mdnc.registry import BLOCKS, get_model_info, list_models
 
 __all__ = [
+    "HelpFormatter",
     "add_command",
     "add_model_arguments",
     "model_kwargs",
     "model_from_arguments",
 ]
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs kept as written; option help wrapped at spaces only, so that
+    names such as ``self-supervised`` or ``--noisy-pair`` are never split across lines."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
 
 
 def add_command(
@@ -26,7 +37,7 @@ def add_command(
         help=help_text,
         description=help_text,
         epilog=examples,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         **kwargs,
     )
 

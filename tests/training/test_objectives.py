@@ -95,7 +95,7 @@ def test_parse_snr_rejects(value) -> None:
      ({"mask_radius": 0}, "mask_radius must be an int >= 1, got 0."),
      ({"hum_hz": -50}, "hum_hz must be a number > 0, got -50."),
      ({"snr_db": "5:2"}, "snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, "
-      "got '5:2'.")],
+      "within [-100, 200], got '5:2'.")],
 )  # fmt: skip
 def test_new_options_are_checked(kwargs, message) -> None:
     with pytest.raises(ConfigError) as err:
