@@ -118,6 +118,13 @@ def _to_json(value: Any, what: str) -> str:
         raise TypeError(f"{what} must be JSON serialisable: {err}.") from None
 
 
+def _module_of(name: str) -> str:
+    """The module that defines the registered network class ``name``."""
+    from .registry import get_model
+
+    return get_model(name).__module__
+
+
 def _check_class(name: Any) -> str:
     valid = valid_classes()
     if not isinstance(name, str) or name not in valid:
@@ -144,7 +151,8 @@ def model_config(cls_name: str, /, **kwargs: Any) -> dict[str, Any]:
         {'channel': 16, 'layers': [2, 2, 2, 2]}
     """
     _check_class(cls_name)
-    return {"class": cls_name, "module": MODULE, "kwargs": json.loads(_to_json(kwargs, "kwargs"))}
+    kwargs = json.loads(_to_json(kwargs, "kwargs"))
+    return {"class": cls_name, "module": _module_of(cls_name), "kwargs": kwargs}
 
 
 def _model_part(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -153,13 +161,17 @@ def _model_part(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     for key in ("class", "kwargs"):
         if key not in config:
             raise CheckpointError(f"the model config has no {key!r} entry.")
+    name = _check_class(config["class"])
     module = config.get("module", MODULE)
-    if module != MODULE:
-        raise CheckpointError(f"the model config names module {module!r}; only {MODULE!r}.")
+    if module != _module_of(name):
+        raise CheckpointError(
+            f"the model config names module {module!r} for {name}; it is in "
+            f"{_module_of(name)!r}."
+        )
     kwargs = config["kwargs"]
     if not isinstance(kwargs, Mapping):
         raise CheckpointError(f"the model config's 'kwargs' must be a dict, got {kwargs!r}.")
-    return _check_class(config["class"]), dict(kwargs)
+    return name, dict(kwargs)
 
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:
@@ -185,7 +197,7 @@ def build_model(config: Mapping[str, Any]) -> nn.Module:
         model = get_model(name)(**kwargs)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"cannot build {name}(**{kwargs!r}): {err}") from None
-    model.mdnc_config = {"class": name, "module": MODULE, "kwargs": kwargs}
+    model.mdnc_config = {"class": name, "module": _module_of(name), "kwargs": kwargs}
     return model
 
 
@@ -361,7 +373,7 @@ def save_checkpoint(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "checkpoint_id": checkpoint_id,
         "class": name,
-        "module": MODULE,
+        "module": _module_of(name),
         "kwargs": kwargs,
         "weights": WEIGHTS_NAME,
         "training_state": TRAINING_NAME if has_training else None,

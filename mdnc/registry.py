@@ -16,7 +16,7 @@ lookups import ``mdnc.modules.resnet`` themselves, so they work on their own.
 Example:
     >>> from mdnc.registry import get_model, get_model_info, list_models
     >>> list_models(kind="network", order=1)
-    ['UNet1d', 'AE1d', 'EncoderNet1d', 'DecoderNet1d']
+    ['UNet1d', 'AE1d', 'EncoderNet1d', 'DecoderNet1d', 'BlindSpotNet1d']
     >>> list_models(kind="preset", family="unet")
     ['unet16', 'unet32', 'unet44', 'unet65', 'unet83']
     >>> info = get_model_info("unet32")
@@ -37,6 +37,7 @@ from ._utils import check_choice, check_int, check_order, is_int
 
 __all__ = [
     "BLOCKS",
+    "MODEL_MODULES",
     "FAMILIES",
     "KINDS",
     "ModelInfo",
@@ -48,13 +49,14 @@ __all__ = [
 
 KINDS = ("network", "preset")
 """A network is a class (its order fixed); a preset is a function taking ``order=``."""
-FAMILIES = ("ae", "unet", "encoder", "decoder")
-"""Auto-encoders, U-Nets, encoders (to a vector) and decoders (from a vector)."""
+FAMILIES = ("ae", "unet", "encoder", "decoder", "blindspot")
+"""Auto-encoders, U-Nets, encoders (to a vector), decoders (from a vector) and blind-spot
+networks (:mod:`mdnc.modules.blindspot`: no output sample sees its own input sample)."""
 BLOCKS = ("plain", "bottleneck")
 """The residual blocks a preset may use."""
 
-# The module whose import registers the models.
-_MODELS_MODULE = "mdnc.modules.resnet"
+# The modules whose import registers the models: the documented family, then the others.
+MODEL_MODULES = ("mdnc.modules.resnet", "mdnc.modules.blindspot")
 
 _Builder = TypeVar("_Builder", bound=Callable)
 
@@ -67,7 +69,7 @@ class ModelInfo:
         name: the public name in ``mdnc.modules.resnet`` (``"AE1d"``, ``"unet32"``).
         builder: the network class, or the preset function.
         kind: ``"network"`` (a class) or ``"preset"`` (a function taking ``order=``).
-        family: ``"ae"``, ``"unet"``, ``"encoder"`` or ``"decoder"``.
+        family: ``"ae"``, ``"unet"``, ``"encoder"``, ``"decoder"`` or ``"blindspot"``.
         order: the number of spatial axes of a network; None for a preset.
         block: a preset's residual block, ``"plain"`` or ``"bottleneck"``; None for a
             network.
@@ -88,7 +90,7 @@ class ModelInfo:
     def same_size(self) -> bool:
         """Whether the model maps signals to signals of the same size (``(B, C, L)`` in and
         out): auto-encoders and U-Nets do, encoders and decoders do not."""
-        return self.family in ("ae", "unet")
+        return self.family in ("ae", "unet", "blindspot")
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -136,7 +138,7 @@ def register_model(
     Args:
         name: the public name; the ``__name__`` of the decorated object if None.
         kind: ``"network"`` for a class, ``"preset"`` for a function taking ``order=``.
-        family: ``"ae"``, ``"unet"``, ``"encoder"`` or ``"decoder"``.
+        family: ``"ae"``, ``"unet"``, ``"encoder"``, ``"decoder"`` or ``"blindspot"``.
         order: a network's number of spatial axes (1, 2 or 3); None for a preset.
         block: a preset's residual block, ``"plain"`` or ``"bottleneck"``.
         layers: a preset's number of blocks per stage.
@@ -171,8 +173,9 @@ def register_model(
 
 
 def _load() -> None:
-    """Import the module that registers the models (a no-op once it is imported)."""
-    importlib.import_module(_MODELS_MODULE)
+    """Import the modules that register the models (a no-op once they are imported)."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
 
 
 def list_models(
@@ -180,7 +183,8 @@ def list_models(
 ) -> list[str]:
     """The names of the registered models, in registration order, filtered.
 
-    The order is the documented one of ``mdnc.modules.resnet.__all__`` (blocks left out).
+    The order is the documented one of ``mdnc.modules.resnet.__all__`` (blocks left out),
+    then the other modules of :data:`MODEL_MODULES`, then models registered later.
 
     Args:
         kind: only ``"network"`` or only ``"preset"`` models; None for both.

@@ -18,7 +18,7 @@ import mdnc
 from mdnc import registry
 from mdnc.checkpoint import CheckpointError, build_model, model_config, valid_classes
 from mdnc.cli import main
-from mdnc.modules import _blocks, _nets, resnet
+from mdnc.modules import _blocks, _nets, blindspot, resnet
 from mdnc.registry import (
     ModelInfo,
     _unregister,
@@ -36,6 +36,7 @@ FAMILY_BASES = {
     "unet": _nets._UNetNd,
     "encoder": _nets._EncoderNetNd,
     "decoder": _nets._DecoderNetNd,
+    "blindspot": blindspot.BlindSpotNet1d,
 }
 BLOCK_TYPES = {"plain": _blocks._BlockPlainNd, "bottleneck": _blocks._BlockBottleneckNd}
 
@@ -45,8 +46,9 @@ def test_registration_order_is_the_documented_order() -> None:
         "BlockPlain1d", "BlockPlain2d", "BlockPlain3d",
         "BlockBottleneck1d", "BlockBottleneck2d", "BlockBottleneck3d",
     ]  # fmt: skip
-    assert list_models() == [n for n in resnet.__all__ if n not in BLOCKS]
-    assert len(list_models(kind="network")) == 12 and len(PRESETS) == 18
+    # The documented family, then the blind-spot network of mdnc.modules.blindspot.
+    assert list_models() == [n for n in resnet.__all__ if n not in BLOCKS] + ["BlindSpotNet1d"]
+    assert len(list_models(kind="network")) == 13 and len(PRESETS) == 18
     for name in BLOCKS:  # building blocks, not models
         with pytest.raises(ValueError, match=f"unknown model '{name}'"):
             get_model_info(name)
@@ -73,13 +75,14 @@ def test_filters() -> None:
 @pytest.mark.parametrize("name", list_models(kind="network"))
 def test_network_info(name: str) -> None:
     info = get_model_info(name)
-    cls = getattr(resnet, name)
+    module = resnet if info.family != "blindspot" else blindspot
+    cls = getattr(module, name)
     assert info.builder is cls and get_model(name) is cls
     assert (info.kind, info.block, info.layers, info.channel) == ("network", None, None, None)
     assert cls.order == info.order and name.endswith(f"{info.order}d")
     assert issubclass(cls, FAMILY_BASES[info.family])
     assert issubclass(cls, _nets._UNetNd) == (info.family == "unet")
-    assert info.same_size == (info.family in ("ae", "unet"))
+    assert info.same_size == (info.family in ("ae", "unet", "blindspot"))
 
 
 def test_unknown_name_lists_the_valid_ones() -> None:

@@ -1,5 +1,6 @@
-"""Network modules: ``mdnc.modules.resnet`` holds the residual family."""
+"""Network modules: ``mdnc.modules.resnet`` holds the residual family,
+``mdnc.modules.blindspot`` the blind-spot network of self-supervised denoising."""
 
-from . import resnet
+from . import blindspot, resnet
 
-__all__ = ["resnet"]
+__all__ = ["blindspot", "resnet"]

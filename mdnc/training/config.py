@@ -89,9 +89,22 @@ def signal_networks() -> list[str]:
 
     return [
         name
-        for family in ("unet", "ae")
+        for family in ("unet", "ae", "blindspot")
         for name in list_models(kind="network", family=family, order=1)
     ]
+
+
+def is_blind_spot(arch: str) -> bool:
+    """Whether the network class ``arch`` is a blind-spot network (no masking needed)."""
+    from mdnc.registry import get_model_info
+
+    return get_model_info(arch).family == "blindspot"
+
+
+def default_arch(objective: str) -> str:
+    """The network of a run whose ``arch`` is unset: chosen by measurement, a blind-spot
+    network for the self-supervised objective (benchmarks/RESULTS.md), else UNet1d."""
+    return "BlindSpotNet1d" if objective == "self-supervised" else "UNet1d"
 
 
 def _blocks() -> tuple[str, ...]:
@@ -174,10 +187,11 @@ class TrainConfig:
     naming the option.
     """
 
-    arch: str = option(
-        "UNet1d", group="model", choices=signal_networks, metavar="CLASS",
-        help="network class: a 1-D network of mdnc.modules.resnet (mdnc.registry) whose "
-        "output has the input's shape.",
+    arch: str | None = option(
+        None, group="model", choices=signal_networks, metavar="CLASS",
+        help="network class: a 1-D network of mdnc.registry whose output has the input's "
+        "shape (default: BlindSpotNet1d for the self-supervised objective, UNet1d otherwise; "
+        "self-supervised training of another network masks its input instead).",
     )
     channel: int = option(16, group="model", help="width (channels) of the first stage.")
     layers: list[int] = option(
@@ -207,7 +221,7 @@ class TrainConfig:
         "supervised", group="objective", choices=_objectives,
         help="how windows become (input, target) pairs and a loss: supervised (noise added "
         "to clean recordings, or paired noisy recordings; with neither, reconstruction), "
-        "self-supervised (noisy recordings only, blind-spot masking) or noise2noise (pairs "
+        "self-supervised (noisy recordings only, a blind-spot network) or noise2noise (pairs "
         "of noisy recordings, --noisy-pair).",
     )
     noise: str = option(
@@ -230,17 +244,19 @@ class TrainConfig:
     )
     blind_spot: int = option(
         1, group="objective", metavar="SAMPLES",
-        help="self-supervised: samples per masked run; more than 1 for noise correlated "
-        "over a few samples.",
+        help="self-supervised: samples hidden from each output sample (BlindSpotNet1d: the "
+        "sample and blind_spot // 2 on each side; masking: samples per masked run); more than "
+        "1 for noise correlated over a few samples.",
     )
     mask_fraction: float = option(
         0.0625, group="objective", metavar="F",
-        help="self-supervised: the fraction of samples masked per window, in (0, 0.5].",
+        help="self-supervised masking (a network that is not a blind-spot one): the fraction "
+        "of samples masked per window, in (0, 0.5].",
     )
     mask_radius: int = option(
         4, group="objective", metavar="SAMPLES",
-        help="self-supervised: a masked sample is replaced by one at most this far beside "
-        "its run.",
+        help="self-supervised masking: a masked sample is replaced by one at most this far "
+        "beside its run.",
     )
     batch_size: int = option(
         16, group="optimisation",
@@ -271,7 +287,8 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        self.arch = _checked(check_choice, "arch", self.arch, signal_networks())
+        if self.arch is not None:
+            self.arch = _checked(check_choice, "arch", self.arch, signal_networks())
         self.block = _checked(check_choice, "block", self.block, _blocks())
         self.objective = _checked(check_choice, "objective", self.objective, _objectives())
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
@@ -319,15 +336,14 @@ class TrainConfig:
         """The checkpoint recipe of the network for recordings of ``channels`` channels."""
         from mdnc.checkpoint import model_config
 
-        return model_config(
-            self.arch,
-            channel=self.channel,
-            layers=list(self.layers),
-            block=self.block,
-            kernel_size=self.kernel_size,
-            in_planes=channels,
-            out_planes=channels,
-        )
+        arch = self.arch or default_arch(self.objective)
+        shape = {"channel": self.channel, "layers": list(self.layers)}
+        if is_blind_spot(arch):
+            shape["blind_spot"] = self.blind_spot
+        else:
+            shape["block"] = self.block
+        return model_config(arch, **shape, kernel_size=self.kernel_size, in_planes=channels,
+                            out_planes=channels)  # fmt: skip
 
 
 def _check_layers(layers: Any) -> list[int]:

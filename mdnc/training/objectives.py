@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from mdnc._utils import NameRegistry
 from mdnc.data import NoiseModel, WindowDataset, get_noise_model
 
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, default_arch, is_blind_spot
 
 __all__ = [
     "Batch",
@@ -371,31 +371,55 @@ def blind_spot_mask(
     return masked, hidden[:, None, :].expand(-1, channels, -1).to(x.dtype)
 
 
+def _flip_randomly(x: Tensor, generator: torch.Generator | None) -> Tensor:
+    """Each window of ``x`` negated and/or time reversed, with probability 1/2 each."""
+    draws = torch.rand(2, x.shape[0], 1, 1, device=x.device, generator=generator) < 0.5
+    x = torch.where(draws[0], -x, x)
+    return torch.where(draws[1], x.flip(-1), x)
+
+
 @register_objective
 class SelfSupervisedObjective(Objective):
-    """Noisy recordings only (Noise2Void / Noise2Self masking): the input is a noisy window
-    with runs of ``blind_spot`` samples hidden (:func:`blind_spot_mask`), the target is the
-    same noisy window, and the loss counts the hidden samples only. Noise independent from
-    sample to sample (or over fewer than ``blind_spot`` samples) cannot be predicted from
-    the surroundings while the signal can, so the network learns the signal. Inference
-    sees whole, unmasked windows."""
+    """Noisy recordings only: the network learns to predict every noisy sample from its
+    surroundings. Noise independent from sample to sample (or beyond ``blind_spot``
+    samples) cannot be predicted from the surroundings while the signal can, so the network
+    learns the signal.
+
+    With a blind-spot network (:class:`~mdnc.modules.blindspot.BlindSpotNet1d`, the
+    default) the input is the noisy window and the loss counts every sample: the network
+    cannot see the sample it predicts. With another network, runs of ``blind_spot`` samples
+    are hidden in its input (Noise2Void masking, :func:`blind_spot_mask`) and the loss
+    counts those only. Windows get a random sign and direction, so that the network cannot
+    learn the noise of the training recordings by heart. Inference sees whole windows."""
 
     name = "self-supervised"
-    # A step learns from the masked samples only: more steps than supervised training
-    # (chosen by measurement: benchmarks/RESULTS.md).
+    # Masking: a step learns from the masked samples only, so more steps than supervised
+    # training (chosen by measurement: benchmarks/RESULTS.md).
     target_steps = 8000
     max_epochs = 200
     # A validation pass scores 1/16 of the samples: 4 passes with other masks.
     validation_passes = 4
 
+    def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
+        super().__init__(config, noise)
+        #: Whether the network is a blind-spot one (else its input is masked).
+        self.blind = is_blind_spot(config.arch or default_arch(self.name))
+        if self.blind:
+            # Every sample counts in the loss: the supervised schedule; one validation pass.
+            self.target_steps, self.max_epochs, self.validation_passes = 4000, 60, 1
+
     def check(self, data: SplitData) -> None:
         """No added noise and no paired recordings: the recordings are the noisy ones; and
-        one masked run of ``blind_spot`` samples per ``blind_spot / mask_fraction`` must fit
-        in a window."""
+        when masking, one masked run of ``blind_spot`` samples per ``blind_spot /
+        mask_fraction`` must fit in a window."""
         _refuse_added_noise(self.config, self.name)
         c = self.config
         box = max(c.blind_spot + 1, round(c.blind_spot / c.mask_fraction))
-        if box > c.window:
+        if self.blind and c.blind_spot >= c.window:
+            raise ConfigError(
+                f"blind_spot ({c.blind_spot}) must be shorter than the window ({c.window})."
+            )
+        if not self.blind and box > c.window:
             raise ConfigError(
                 f"blind_spot / mask_fraction ({c.blind_spot} / {c.mask_fraction:g}: one masked "
                 f"run every {box} samples) must fit in the window ({c.window}); give a smaller "
@@ -434,8 +458,12 @@ class SelfSupervisedObjective(Objective):
         self, items: Sequence[Tensor], device: torch.device,
         generator: torch.Generator | None = None,
     ) -> Batch:  # fmt: skip
-        """The noisy windows, masked; the loss weight is the mask."""
-        x = items[1].to(device, non_blocking=True)
+        """The noisy windows, each with a random sign and direction (so that the network
+        cannot learn the noise of the recordings by heart), as input and target of a
+        blind-spot network; for another network, masked, with the mask as loss weight."""
+        x = _flip_randomly(items[1].to(device, non_blocking=True), generator)
+        if self.blind:
+            return Batch(x, x)
         c = self.config
         masked, mask = blind_spot_mask(x, c.mask_fraction, c.blind_spot, c.mask_radius, generator)
         return Batch(masked, x, mask)

@@ -37,7 +37,7 @@ from mdnc.inference import apply_overlap_add
 
 from . import report
 from .baselines import apply_baseline, tune_baselines
-from .config import ConfigError, DataConfig, TrainConfig, write_toml
+from .config import ConfigError, DataConfig, TrainConfig, default_arch, write_toml
 from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
 
@@ -296,6 +296,8 @@ class Trainer:
         notes = []
         if self.options.hop is None:
             notes.append(f"hop is unset: half the window, {self.config.hop} samples here.")
+        if self.options.arch is None:
+            notes.append(f"arch is unset: the objective's network, {self.config.arch} here.")
         if self.options.epochs is None:
             notes.append(
                 f"epochs is unset: the default schedule gave {self.config.epochs} epochs of "
@@ -331,7 +333,9 @@ class Trainer:
                 f"batch_size ({c.batch_size}) must be a multiple of the number of "
                 f"processes ({self.ddp.world})."
             )
-        self.config = c = dataclasses.replace(c, hop=c.hop or max(1, c.window // 2))
+        self.config = c = dataclasses.replace(
+            c, hop=c.hop or max(1, c.window // 2), arch=c.arch or default_arch(c.objective)
+        )
         self.objective: Objective = get_objective(c, self.noise_model)
         self.data = split_data(c, *self.recordings)
         self.objective.check(self.data)

@@ -10,7 +10,8 @@ import torch
 
 from mdnc.export import example_input, export_onnx
 from mdnc.modules import resnet
-from mdnc.registry import list_models
+from mdnc.modules.blindspot import BlindSpotNet1d
+from mdnc.registry import get_model, list_models
 
 # A tiny instance of every registered network (checked below), in a configuration of its own.
 NETWORKS = {
@@ -26,6 +27,7 @@ NETWORKS = {
     "DecoderNet1d": lambda: resnet.DecoderNet1d(4, [1, 1], 20, in_length=3),
     "DecoderNet2d": lambda: resnet.DecoderNet2d(2, [1, 1], (8, 6), in_length=None),
     "DecoderNet3d": lambda: resnet.DecoderNet3d(2, [1, 1], 6, block="plain", out_planes=2),
+    "BlindSpotNet1d": lambda: BlindSpotNet1d(4, [1, 2], blind_spot=3, in_planes=2),
 }
 IDS = list(NETWORKS)
 
@@ -33,7 +35,7 @@ IDS = list(NETWORKS)
 def test_the_table_covers_every_registered_network() -> None:
     assert set(NETWORKS) == set(list_models(kind="network"))
     for name, make in NETWORKS.items():
-        assert type(make()) is getattr(resnet, name)
+        assert type(make()) is get_model(name)
 
 
 def _odd_input(net: torch.nn.Module) -> torch.Tensor:
@@ -76,7 +78,9 @@ def test_trace_matches(name: str) -> None:
         torch.testing.assert_close(traced(x), net(x))
 
 
-@pytest.mark.parametrize("name", ["AE1d", "UNet2d", "EncoderNet1d", "DecoderNet1d"])
+@pytest.mark.parametrize(
+    "name", ["AE1d", "UNet2d", "EncoderNet1d", "DecoderNet1d", "BlindSpotNet1d"]
+)
 def test_compile_fullgraph_has_no_graph_break(name: str) -> None:
     net = NETWORKS[name]()
     compiled = torch.compile(net, fullgraph=True, backend="aot_eager")

@@ -1,0 +1,205 @@
+"""A 1-D blind-spot network: every output sample is computed without its own input sample.
+
+:class:`BlindSpotNet1d` is the architecture of self-supervised denoising from noisy
+recordings alone (``mdnc train --objective self-supervised``). One causal U-Net (every
+convolution sees only the past, down-sampling is shifted by one sample so that it does not
+see the future either) runs over the recording forwards and, with the same weights, time
+reversed. Its features are shifted so that at sample ``i`` the forward pass has seen only
+samples before ``i - blind_spot // 2`` and the reversed pass only samples after
+``i + blind_spot // 2``; 1x1 convolutions merge the two. The output at ``i`` therefore
+never depends on the input samples ``i - blind_spot // 2 .. i + blind_spot // 2`` (in any
+channel), so the network can be trained to reproduce its noisy input with a plain loss on
+every sample: noise that is independent beyond that span cannot be predicted, the signal
+can (Noise2Self / Laine et al.'s blind-spot networks, here in one dimension).
+
+Compared with masking a few samples of an ordinary network (Noise2Void), every sample
+of every window contributes to the loss, and what the network sees at inference is what
+it saw in training. There is no normalization layer: instance or batch statistics would
+carry a sample's own value into its output.
+
+Example:
+    >>> import torch
+    >>> from mdnc.modules.blindspot import BlindSpotNet1d
+    >>> net = BlindSpotNet1d(8, [1, 1, 1])
+    >>> x = torch.randn(1, 1, 64, requires_grad=True)
+    >>> net(x)[0, 0, 20].backward()
+    >>> float(x.grad[0, 0, 20]), bool(x.grad[0, 0, 19] != 0)
+    (0.0, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mdnc.registry import register_model
+
+# The documented family registers first, whatever imports this module (the registry's order).
+from . import resnet  # noqa: F401
+from ._checks import check_layers, check_positive_int
+
+__all__ = ["BlindSpotNet1d"]
+
+#: The slope of the leaky ReLUs.
+SLOPE = 0.1
+
+
+def _shift(x: Tensor, n: int) -> Tensor:
+    """Delay ``x`` by ``n`` samples along its last axis (zeros enter, the end drops)."""
+    return F.pad(x, [n, 0])[..., : x.shape[-1]]
+
+
+class CausalConv1d(nn.Conv1d):
+    """A 1-D convolution whose output at ``i`` sees the input at ``i`` and before only."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._conv_forward(F.pad(x, [self.kernel_size[0] - 1, 0]), self.weight, self.bias)
+
+
+class CausalStage(nn.Module):
+    """``n`` causal convolutions with leaky ReLUs, and a residual connection."""
+
+    def __init__(self, in_planes: int, planes: int, n: int, kernel_size: int) -> None:
+        super().__init__()
+        convs: list[nn.Module] = []
+        for i in range(n):
+            convs += [CausalConv1d(in_planes if i == 0 else planes, planes, kernel_size),
+                      nn.LeakyReLU(SLOPE)]  # fmt: skip
+        self.body = nn.Sequential(*convs)
+        self.skip = nn.Conv1d(in_planes, planes, 1) if in_planes != planes else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x) + self.skip(x)
+
+
+class CausalUNet1d(nn.Module):
+    """A U-Net whose output at ``i`` depends on the input at ``i`` and before only.
+
+    Stage ``d`` has ``channel * 2**d`` channels and works at ``1 / 2**d`` of the rate.
+    Down-sampling averages pairs of samples after a delay of one sample (so that the pair
+    of outputs ``2m, 2m + 1`` sees inputs up to ``2m``); up-sampling repeats samples.
+    """
+
+    def __init__(self, channel: int, layers: list[int], kernel_size: int, in_planes: int) -> None:
+        super().__init__()
+        widths = [channel * 2**d for d in range(len(layers))]
+        self.first = nn.Sequential(CausalConv1d(in_planes, channel, kernel_size + 2),
+                                   nn.LeakyReLU(SLOPE))  # fmt: skip
+        self.top = CausalStage(channel, channel, layers[0], kernel_size)
+        self.down = nn.ModuleList(
+            CausalStage(widths[d - 1], widths[d], layers[d], kernel_size)
+            for d in range(1, len(layers))
+        )
+        self.merge = nn.ModuleList(
+            nn.Conv1d(widths[d] + widths[d - 1], widths[d - 1], 1)
+            for d in range(len(layers) - 1, 0, -1)
+        )
+        self.up = nn.ModuleList(
+            CausalStage(widths[d - 1], widths[d - 1], layers[d - 1], kernel_size)
+            for d in range(len(layers) - 1, 0, -1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.top(self.first(x))
+        skips: list[Tensor] = []
+        for stage in self.down:
+            skips.append(x)
+            x = stage(F.avg_pool1d(_shift(x, 1), 2, ceil_mode=True))
+        for i, (merge, stage) in enumerate(zip(self.merge, self.up)):
+            skip = skips[len(skips) - 1 - i]
+            x = torch.repeat_interleave(x, 2, dim=2)[..., : skip.shape[-1]]
+            x = stage(merge(torch.cat([x, skip], 1)))
+        return x
+
+
+@register_model(kind="network", family="blindspot", order=1)
+class BlindSpotNet1d(nn.Module):
+    """1-D blind-spot network: the output at sample ``i`` never sees the input there.
+
+    Args:
+        channel: the width of the first stage (stage ``d`` has ``channel * 2**d``).
+        layers: causal convolutions per stage; ``len(layers)`` stages (``len - 1``
+            down-samplings).
+        blind_spot: samples hidden around each output sample, across all channels: the
+            ``blind_spot // 2`` on either side are hidden too (1 hides the sample itself,
+            2 and 3 hide 3 samples, ...). More than 1 for noise that is correlated over a
+            few samples.
+        kernel_size: the kernel of the causal convolutions (the first one has ``+ 2``).
+        in_planes: input channels.
+        out_planes: output channels.
+
+    Raises:
+        TypeError: an argument is not an int (or ``layers`` not a list of ints).
+        ValueError: an argument is out of range.
+
+    Example:
+        >>> net = BlindSpotNet1d(16, [2, 2, 2, 2], in_planes=2, out_planes=2)
+        >>> net(torch.randn(3, 2, 100)).shape
+        torch.Size([3, 2, 100])
+    """
+
+    order = 1
+    __jit_unused_properties__ = ["nlayers", "min_size", "hidden"]
+
+    def __init__(
+        self,
+        channel: int = 16,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        blind_spot: int = 1,
+        kernel_size: int = 3,
+        in_planes: int = 1,
+        out_planes: int = 1,
+    ) -> None:
+        super().__init__()
+        for name, value in (("channel", channel), ("blind_spot", blind_spot),
+                            ("kernel_size", kernel_size), ("in_planes", in_planes),
+                            ("out_planes", out_planes)):  # fmt: skip
+            check_positive_int(name, value)
+        self._layers = check_layers(layers, minimum_stages=1)
+        self.in_planes, self.out_planes = in_planes, out_planes
+        self.shift = blind_spot // 2 + 1
+        self.trunk = CausalUNet1d(channel, self._layers, kernel_size, in_planes)
+        self.head = nn.Sequential(
+            nn.Conv1d(2 * channel, 2 * channel, 1), nn.LeakyReLU(SLOPE),
+            nn.Conv1d(2 * channel, channel, 1), nn.LeakyReLU(SLOPE),
+            nn.Conv1d(channel, out_planes, 1),
+        )  # fmt: skip
+
+    @property
+    def hidden(self) -> int:
+        """How many input samples around each output sample it never sees (odd)."""
+        return 2 * self.shift - 1
+
+    @property
+    def nlayers(self) -> int:
+        """The number of convolutional layers along the depth of the network."""
+        return 1 + sum(self._layers) + sum(self._layers[:-1]) + 3
+
+    @property
+    def min_size(self) -> tuple[int]:
+        """The smallest input length: one sample (shorter windows see less context)."""
+        return (1,)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not torch.jit.is_scripting() and not torch.jit.is_tracing():
+            self._check_input(x)
+        b = x.shape[0]
+        features = _shift(self.trunk(torch.cat([x, x.flip(-1)], 0)), self.shift)
+        left, right = features[:b], features[b:].flip(-1)
+        return self.head(torch.cat([left, right], 1))
+
+    def _check_input(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"BlindSpotNet1d expects a torch.Tensor (B, in_planes, L), got "
+                            f"{type(x).__name__}.")  # fmt: skip
+        if not x.is_floating_point():
+            raise TypeError(f"BlindSpotNet1d expects a floating-point tensor, got dtype "
+                            f"{x.dtype}; convert it with x.float().")  # fmt: skip
+        if x.dim() != 3 or x.shape[1] != self.in_planes or x.shape[0] == 0 or x.shape[2] == 0:
+            raise ValueError(
+                f"BlindSpotNet1d expects a non-empty 3-D tensor (B, {self.in_planes}, L), got "
+                f"shape {tuple(x.shape)}."
+            )
