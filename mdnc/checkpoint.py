@@ -72,6 +72,7 @@ BEST_NAME = "best.safetensors"
 TRAINING_NAME = "optimizer.pt"
 FORMAT = "mdnc-checkpoint"
 FORMAT_VERSION = 1
+#: The module of the documented family (each checkpoint names its class's own module).
 MODULE = "mdnc.modules.resnet"
 
 PathLike = str | os.PathLike[str]
@@ -162,7 +163,7 @@ def _model_part(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if key not in config:
             raise CheckpointError(f"the model config has no {key!r} entry.")
     name = _check_class(config["class"])
-    module = config.get("module", MODULE)
+    module = config.get("module", _module_of(name))
     if module != _module_of(name):
         raise CheckpointError(
             f"the model config names module {module!r} for {name}; it is in "

@@ -187,10 +187,16 @@ BAD = [
         id="blind-spot",
     ),
     pytest.param(
-        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--blind-spot", "127"],
+        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--arch", "UNet1d",
+                   "--blind-spot", "127"],
         "blind_spot / mask_fraction (127 / 0.0625: one masked run every 2032 samples) must fit "
         "in the window (128); give a smaller --blind-spot, a larger --mask-fraction or a "
         "longer --window.",
+        id="masked-blind-spot-beyond-window",
+    ),
+    pytest.param(
+        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--blind-spot", "128"],
+        "blind_spot (128) must be shorter than the window (128).",
         id="blind-spot-beyond-window",
     ),
     pytest.param(

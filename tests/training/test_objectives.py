@@ -127,16 +127,52 @@ def _noisy(clean, seed: int) -> list[np.ndarray]:
     return [get_noise_model("gaussian").add(c, 5.0, rng) for c in clean]
 
 
-def test_self_supervised_trains_from_noisy_recordings_only(tmp_path) -> None:
+@pytest.mark.parametrize("arch", ["BlindSpotNet1d", "UNet1d"])
+def test_self_supervised_trains_from_noisy_recordings_only(tmp_path, arch: str) -> None:
+    """The blind-spot network (the default) and masking of an ordinary network both learn
+    from noisy recordings alone."""
     clean = make_synthetic(8, 1000, seed=2)
     noisy = _noisy(clean, 1)
-    config = TrainConfig(objective="self-supervised", epochs=3, mask_fraction=0.25, **TINY)
+    config = TrainConfig(objective="self-supervised", arch=arch, epochs=3, mask_fraction=0.25,
+                         **TINY)  # fmt: skip
     metrics = train(config, noisy, tmp_path / "run", progress=False, truth=clean)
     rows = metrics["epochs"]
     assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_loss"]) for r in rows)
     assert metrics["snr_out_db"] > metrics["snr_in_db"] + 1.0  # learns from noisy data alone
     assert set(metrics["baselines"]) == {"savgol", "wiener"}
     assert (tmp_path / "run" / BEST_NAME).is_file()
+    model, _ = load_checkpoint(tmp_path / "run")
+    assert type(model).__name__ == arch
+
+
+def test_the_default_network_follows_the_objective(tmp_path) -> None:
+    assert TrainConfig().arch is None
+    ours = TrainConfig(objective="self-supervised", blind_spot=3, **TINY).model_config(2)
+    assert ours["class"] == "BlindSpotNet1d" and ours["module"] == "mdnc.modules.blindspot"
+    assert ours["kwargs"] == {"channel": 4, "layers": [1, 1], "blind_spot": 3,
+                              "kernel_size": 3, "in_planes": 2, "out_planes": 2}  # fmt: skip
+    assert TrainConfig(**TINY).model_config(1)["class"] == "UNet1d"
+    assert TrainConfig(objective="noise2noise").model_config(1)["class"] == "UNet1d"
+    noisy = _noisy(make_synthetic(4, 600, seed=3), 2)
+    trainer = Trainer(TrainConfig(objective="self-supervised", epochs=1, **TINY), noisy,
+                      tmp_path / "run", progress=False)  # fmt: skip
+    trainer.setup()
+    assert trainer.config.arch == "BlindSpotNet1d" and trainer.objective.blind
+    toml = (tmp_path / "run" / "config.toml").read_text()
+    assert "# arch is unset: the objective's network, BlindSpotNet1d here." in toml
+
+
+def test_blind_spot_batches_are_whole_windows_with_random_sign_and_direction() -> None:
+    objective = get_objective(TrainConfig(objective="self-supervised", **TINY))
+    x = torch.randn(200, 1, 16)
+    batch = objective.batch([x, x], torch.device("cpu"), _generator())
+    assert batch.weight is None and batch.input is batch.target  # every sample in the loss
+    kinds = [next(i for i, f in enumerate((lambda v: v, lambda v: -v, lambda v: v.flip(-1),
+                                           lambda v: -v.flip(-1))) if torch.equal(f(a), b))
+             for a, b in zip(x, batch.input)]  # fmt: skip
+    assert all(30 < kinds.count(k) < 70 for k in range(4))  # each of the four, about 1/4
+    masking = get_objective(TrainConfig(objective="self-supervised", arch="UNet1d", **TINY))
+    assert not masking.blind and masking.batch([x, x], torch.device("cpu")).weight is not None
 
 
 def test_validation_masks_are_the_same_every_epoch(tmp_path) -> None:

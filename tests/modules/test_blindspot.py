@@ -1,0 +1,116 @@
+"""BlindSpotNet1d: the blind spot is exact, shapes, argument and input errors, checkpoints.
+
+TorchScript, tracing, torch.compile and ONNX are checked in the generic matrix
+(test_resnet_generic.py), with every other network.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mdnc.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
+from mdnc.modules.blindspot import BlindSpotNet1d
+
+
+def _input_gradients(net: torch.nn.Module, x: torch.Tensor, i: int) -> torch.Tensor:
+    """d output[0, :, i] / d x: the input samples the output at ``i`` depends on."""
+    x = x.clone().requires_grad_(True)
+    net(x)[0, :, i].sum().backward()
+    return x.grad[0].abs().sum(dim=0)  # per sample, over channels
+
+
+@pytest.mark.parametrize(("blind_spot", "hidden"), [(1, 1), (2, 3), (3, 3), (5, 5), (6, 7)])
+@pytest.mark.parametrize("length", [64, 67])
+def test_the_output_never_sees_its_own_samples(blind_spot: int, hidden: int, length: int) -> None:
+    """Whatever the weights (scaled up, so that nothing vanishes), the output at ``i``
+    does not depend on the ``hidden`` input samples centred on ``i``, in any channel, and
+    does depend on the samples just beyond them."""
+    torch.manual_seed(blind_spot)
+    net = BlindSpotNet1d(4, [1, 2, 1], blind_spot=blind_spot, in_planes=2, out_planes=2)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)
+    assert net.hidden == hidden
+    x = torch.randn(2, 2, length)
+    half = hidden // 2
+    for i in (0, 1, 17, 32, length - 2, length - 1):
+        grad = _input_gradients(net, x, i)
+        span = range(max(0, i - half), min(length, i + half + 1))
+        assert float(grad[list(span)].abs().max()) == 0.0, (i, span)
+        beyond = [j for j in (i - half - 1, i + half + 1) if 0 <= j < length]
+        assert all(float(grad[j]) > 0 for j in beyond), (i, beyond)
+
+
+def test_the_other_windows_of_a_batch_do_not_leak() -> None:
+    torch.manual_seed(0)
+    net = BlindSpotNet1d(4, [1, 1])
+    x = torch.randn(3, 1, 40, requires_grad=True)
+    net(x)[1].sum().backward()
+    assert float(x.grad[0].abs().sum()) == 0.0 and float(x.grad[2].abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 13, 512, 1001])
+def test_any_length_keeps_its_shape(length: int) -> None:
+    net = BlindSpotNet1d(4, [1, 1, 1, 1], in_planes=3, out_planes=2).eval()
+    with torch.no_grad():
+        y = net(torch.randn(2, 3, length))
+    assert y.shape == (2, 2, length) and torch.isfinite(y).all()
+
+
+def test_defaults_and_description() -> None:
+    net = BlindSpotNet1d()
+    assert (net.in_planes, net.out_planes, net.hidden, net.min_size) == (1, 1, 1, (1,))
+    assert net.nlayers == 1 + 8 + 6 + 3
+    assert not any(isinstance(m, (torch.nn.InstanceNorm1d, torch.nn.BatchNorm1d))
+                   for m in net.modules())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [({"channel": 0}, ValueError, "channel must be an int >= 1, got 0"),
+     ({"blind_spot": 0}, ValueError, "blind_spot must be an int >= 1, got 0"),
+     ({"blind_spot": 1.5}, TypeError, "blind_spot must be an int >= 1, got 1.5"),
+     ({"layers": []}, ValueError, "layers"),
+     ({"layers": [2, 0]}, ValueError, "layers"),
+     ({"kernel_size": 0}, ValueError, "kernel_size must be an int >= 1, got 0"),
+     ({"in_planes": True}, TypeError, "in_planes must be an int >= 1, got True")],
+)  # fmt: skip
+def test_bad_arguments_name_the_argument(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message.replace("(", r"\(")):
+        BlindSpotNet1d(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("x", "error", "message"),
+    [(torch.randn(1, 64), ValueError, r"expects a non-empty 3-D tensor \(B, 1, L\), got shape "
+      r"\(1, 64\)"),
+     (torch.randn(1, 2, 64), ValueError, r"\(B, 1, L\), got shape \(1, 2, 64\)"),
+     (torch.randn(0, 1, 64), ValueError, r"got shape \(0, 1, 64\)"),
+     (torch.randn(1, 1, 0), ValueError, r"got shape \(1, 1, 0\)"),
+     (torch.ones(1, 1, 64, dtype=torch.int64), TypeError, "floating-point tensor, got dtype "
+      "torch.int64"),
+     ([[0.0] * 8], TypeError, "expects a torch.Tensor")],
+)  # fmt: skip
+def test_bad_input_is_a_clear_error(x, error, message) -> None:
+    with pytest.raises(error, match=message):
+        BlindSpotNet1d(4, [1, 1])(x)
+
+
+def test_checkpoint_round_trip_names_its_module(tmp_path) -> None:
+    config = {"class": "BlindSpotNet1d", "kwargs": {"channel": 4, "layers": [1, 1],
+                                                     "blind_spot": 3}}  # fmt: skip
+    net = build_model(config)
+    save_checkpoint(tmp_path / "run", net)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (saved["class"], saved["module"]) == ("BlindSpotNet1d", "mdnc.modules.blindspot")
+    loaded, _ = load_checkpoint(tmp_path / "run")
+    x = torch.randn(1, 1, 50)
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), net.eval()(x))
+    assert loaded.hidden == 3
+    with pytest.raises(CheckpointError, match="names module 'mdnc.modules.resnet' for "
+                       "BlindSpotNet1d; it is in 'mdnc.modules.blindspot'"):  # fmt: skip
+        build_model({**config, "module": "mdnc.modules.resnet"})
