@@ -32,6 +32,7 @@ NN_MODULE = "[:material-graph-outline: nn.Module][torch-module]"
 MODULES = (
     "mdnc",
     "mdnc.modules.resnet",
+    "mdnc.modules.blindspot",
     "mdnc.contribs.torchsummary",
     "mdnc.checkpoint",
     "mdnc.data",
@@ -1455,21 +1456,27 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "[`train`](train.md) (the `DATA` of `mdnc train`), with no `snr_db` and no paired "
             "recordings ([`check`](#check) refuses both). When their clean truth is known "
             "(synthetic data), pass it as `truth`: the held-out recordings are then scored "
-            "against it (SNR, baselines), never trained on. `TrainConfig.blind_spot`, "
-            "`mask_fraction` and `mask_radius` set the masking "
-            "([`blind_spot_mask`](blind_spot_mask.md)); a `blind_spot` of a few samples suits "
-            "noise correlated over as many samples. The validation loss masks the held-out "
-            "windows with the same draws every epoch, so that it compares between epochs, and "
-            "with 4 masks each (`validation_passes`), so that it is steady enough to pick the "
-            "best epoch by. "
-            "A step learns from the masked samples only, so the default schedule is longer "
-            "than the supervised one: about 8000 optimizer steps, up to 200 epochs "
-            "(`target_steps`, `max_epochs`; see [`auto_epochs`](auto_epochs.md)).",
+            "against it (SNR, baselines), never trained on.\n\n"
+            "With `TrainConfig.arch` unset the network is a "
+            "[`BlindSpotNet1d`](../modules/blindspot/BlindSpotNet1d.md), whose output at a "
+            "sample never sees that sample (nor `blind_spot // 2` on either side): its input "
+            "is the noisy window itself and the loss counts every sample, on the supervised "
+            "schedule (about 4000 steps, up to 60 epochs). With another network "
+            "(`arch=\"UNet1d\"`), `TrainConfig.blind_spot`, `mask_fraction` and "
+            "`mask_radius` set the masking of its input "
+            "([`blind_spot_mask`](blind_spot_mask.md)); the validation loss masks the held-out "
+            "windows with the same draws every epoch and with 4 masks each "
+            "(`validation_passes`), and since a step learns from the masked samples only the "
+            "schedule is longer: about 8000 optimizer steps, up to 200 epochs (`target_steps`, "
+            "`max_epochs`; see [`auto_epochs`](auto_epochs.md)). Either way every window gets "
+            "a random sign and direction, so that the network cannot learn the noise of the "
+            "training recordings by heart; a `blind_spot` of a few samples suits noise "
+            "correlated over as many samples.",
             "methods": ["check", "denoising", "training_windows", "evaluation",
                         "validation_windows", "batch"],
             "method_fallback": OBJECTIVE_METHOD_ARGS,
             "method_results": OBJECTIVE_RESULTS,
-            "examples": [("Masked noisy windows; added noise refused", _code('''
+            "examples": [("Blind-spot network or masked windows; added noise refused", _code('''
                 import torch
 
                 from mdnc.data import add_gaussian_noise, make_synthetic
@@ -1488,6 +1495,11 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 objective = SelfSupervisedObjective(config)
                 objective.check(data)
                 loader = torch.utils.data.DataLoader(objective.training_windows(data), batch_size=4)
+                batch = objective.batch(next(iter(loader)), torch.device('cpu'))
+                print('blind-spot network:', objective.blind, 'loss weights:', batch.weight,
+                      'input is target:', batch.input is batch.target)
+                config = TrainConfig(objective='self-supervised', window=128, arch='UNet1d')
+                objective = SelfSupervisedObjective(config)
                 batch = objective.batch(next(iter(loader)), torch.device('cpu'))
                 print(objective.name, tuple(batch.input.shape),
                       'masked fraction:', float(batch.weight.mean()))
@@ -1921,6 +1933,30 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             ))],
         },
     },
+    "mdnc.modules.blindspot": {
+        "BlindSpotNet1d": {
+            "var": "net",
+            "base": NN_MODULE,
+            "extra": "The default network of `mdnc train --objective self-supervised` "
+            "(`TrainConfig.arch` unset): [Denoising without clean data]"
+            "(../../../guide/without-clean-data.md) tells how it is trained and how it compares "
+            "with masking an ordinary U-Net.",
+            "properties": ["hidden", "nlayers", "min_size"],
+            "examples": [("Example", _code('''
+                import torch
+
+                from mdnc.modules.blindspot import BlindSpotNet1d
+
+                net = BlindSpotNet1d(16, [2, 2, 2, 2], blind_spot=3, in_planes=2, out_planes=2)
+                print('hidden samples around each output sample:', net.hidden)
+                x = torch.randn(1, 2, 64, requires_grad=True)
+                net(x)[0, :, 30].sum().backward()
+                seen = x.grad[0].abs().sum(0) > 0
+                print('inputs 27..33 seen by output 30:', seen[27:34].int().tolist())
+                print(tuple(net(torch.randn(4, 2, 1001)).shape))
+            '''))],
+        },
+    },
     "mdnc.registry": {
         "KINDS": {
             "examples": [("Example", _code('''
@@ -2057,6 +2093,7 @@ GROUPS = [
     ("Networks", "mdnc.modules.resnet", lambda e: _is_model(e, "network")),
     ("Blocks", "mdnc.modules.resnet", lambda e: e.kind == "class" and not _is_model(e)),
     ("Presets", "mdnc.modules.resnet", lambda e: _is_model(e, "preset")),
+    ("Blind-spot network", "mdnc.modules.blindspot", None),
     ("Model registry", "mdnc.registry", None),
     ("Summary", "mdnc.contribs.torchsummary", None),
     ("Checkpoints", "mdnc.checkpoint", None),

@@ -17,6 +17,7 @@ from tests.docs import DOCS
 # The public API, listed here on purpose rather than taken from the generator.
 MODULES = [
     "mdnc.modules.resnet",
+    "mdnc.modules.blindspot",
     "mdnc.contribs.torchsummary",
     "mdnc.checkpoint",
     "mdnc.data",
