@@ -182,6 +182,19 @@ def test_the_command_line_asks_a_decoder_for_its_output_size(
         assert "DecoderNet1d-" in capsys.readouterr().out
 
 
+def test_the_command_line_summarises_the_blind_spot_network(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = ["--arch", "BlindSpotNet1d", "--channel", "4", "--layers", "1", "1"]
+    assert main(["summary", *model, "--input-size", "1", "64"]) == 0
+    assert "CausalConv1d-" in capsys.readouterr().out
+    assert main(["summary", *model, "--block", "plain", "--input-size", "1", "64"]) == 2
+    assert capsys.readouterr().err == (
+        "mdnc summary: error: --block does not apply to BlindSpotNet1d (it has no residual "
+        "blocks).\n"
+    )
+
+
 def _width(net: nn.Module, family: str) -> int:
     """The width of the first stage: a decoder's last one, the others' first one."""
     convs = [m for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]

@@ -62,7 +62,7 @@ def add_model_arguments(
         choices=networks,
         default=defaults.get("arch"),
         metavar="CLASS",
-        help=f"network class of mdnc.modules.resnet: {', '.join(networks)}"
+        help=f"network class of mdnc.registry: {', '.join(networks)}"
         + (f" (default {defaults['arch']})" if "arch" in defaults else ""),
     )
     if presets:
@@ -147,6 +147,8 @@ def model_from_arguments(args: argparse.Namespace) -> nn.Module:
                 raise UsageError(f"--arch {args.arch} needs --{name}.")
         if info.family == "decoder" and "out_size" not in kwargs:
             raise UsageError(f"--arch {args.arch} needs --out-size.")
+        if info.family == "blindspot" and "block" in kwargs:
+            raise UsageError(f"--block does not apply to {args.arch} (it has no residual blocks).")
         return info.builder(**kwargs)
     except (TypeError, ValueError) as err:
         if isinstance(err, UsageError):

@@ -37,7 +37,7 @@ from mdnc.training.baselines import Baseline, apply_baseline
 HELDOUT_SEED = 20_261_125
 SNR_DB = 5.0
 DEMO_EPOCHS = 30
-#: The self-supervised act's schedule (the objective's default is about 8000 steps).
+#: The self-supervised act's schedule (the objective's default is about 4000 steps).
 SELF_SUPERVISED_EPOCHS = 60
 SELF_SUPERVISED = "self-supervised"
 
