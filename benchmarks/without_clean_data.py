@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--options", default="{}", help="TrainConfig options as JSON")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--json", help="append the result as one JSON line to this file")
+    parser.add_argument("--out", help="keep the run folders here (default: a temporary folder)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -135,9 +136,10 @@ def main() -> None:
     result["wiener_db"], result["wiener"] = best_wiener(clean, noisy, noise_var)
     config = TrainConfig(**{"noise": args.noise, **json.loads(args.options)})
     with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(args.out) if args.out else Path(tmp)
         for objective in args.objectives:
             result[objective] = run_objective(
-                objective, config, clean, noisy, second, Path(tmp) / objective, args.snr_db
+                objective, config, clean, noisy, second, runs / objective, args.snr_db
             )
     print(json.dumps(result))
     if args.json:

@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from mdnc._utils import NameRegistry
@@ -56,6 +56,8 @@ __all__ = [
 # Seed offsets, so that the validation noise and windows differ from the training draws.
 VALIDATION_NOISE_SEED = 1_000_003
 VALIDATION_WINDOW_SEED = 1
+#: At most this many held-out windows set the blend of a blind-spot network.
+MAX_CALIBRATION_WINDOWS = 256
 
 
 @dataclass
@@ -168,6 +170,16 @@ class Objective(ABC):
         return Batch(
             items[0].to(device, non_blocking=True), items[1].to(device, non_blocking=True)
         )
+
+    def begin_validation(self, model: nn.Module) -> None:
+        """Called in evaluation mode before the validation loss (default: nothing)."""
+        return None
+
+    def calibrate(self, model: nn.Module, windows: Dataset | None) -> dict[str, float]:
+        """Set what training does not learn from the held-out ``windows``, after the
+        validation loss and before the held-out recordings are denoised (in evaluation
+        mode). Returns figures for the epoch's metrics (default: nothing, ``{}``)."""
+        return {}
 
     def loss(self, output: Tensor, batch: Batch, reduction: str = "mean") -> Tensor:
         """Mean squared error of ``output`` against the target, weighted by ``batch.weight``.
@@ -455,6 +467,25 @@ class SelfSupervisedObjective(Objective):
         """Non-overlapping held-out noisy windows (masked with fixed draws)."""
         c = self.config
         return _held_out_windows(data, c.window, c.standardize, c.seed)
+
+    def begin_validation(self, model: nn.Module) -> None:
+        """A blind-spot network's validation loss is that of its blind output."""
+        if self.blind:
+            model.set_blend(0.0)
+
+    def calibrate(self, model: nn.Module, windows: Dataset | None) -> dict[str, float]:
+        """A blind-spot network (``blind_spot`` 1) takes back the fraction of the noisy
+        input that the held-out windows call for (:func:`~mdnc.modules.blindspot.
+        estimate_blend`); with a wider blind spot the noise is correlated and it stays
+        blind. Returns ``{"blend": w}``."""
+        if not self.blind or windows is None or self.config.blind_spot != 1:
+            return {}
+        from mdnc.modules.blindspot import estimate_blend
+
+        count = min(len(windows), MAX_CALIBRATION_WINDOWS)
+        x = torch.stack([windows[i][1] for i in range(count)]).to(model.blend.device)
+        model.set_blend(estimate_blend(model, x))
+        return {"blend": float(model.blend)}
 
     def batch(
         self, items: Sequence[Tensor], device: torch.device,

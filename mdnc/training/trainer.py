@@ -515,8 +515,10 @@ class Trainer:
         """The validation loss and the held-out recordings' metrics; and the outputs."""
         row: dict[str, Any] = {}
         with eval_mode(self.model):
+            self.objective.begin_validation(self.model)
             if self.val_windows is not None:
                 row["val_loss"] = self._window_loss()
+            row.update(self.objective.calibrate(self.model, self.val_windows))
             if not self.val_inputs:
                 return row, []
             outputs = self._denoise(self.val_inputs)
