@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mdnc.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from mdnc.modules.blindspot import BlindSpotNet1d
+from mdnc.modules.blindspot import MAX_BLEND, BlindSpotNet1d, estimate_blend, noise_variance
 
 
 def _input_gradients(net: torch.nn.Module, x: torch.Tensor, i: int) -> torch.Tensor:
@@ -114,3 +114,60 @@ def test_checkpoint_round_trip_names_its_module(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="names module 'mdnc.modules.resnet' for "
                        "BlindSpotNet1d; it is in 'mdnc.modules.blindspot'"):  # fmt: skip
         build_model({**config, "module": "mdnc.modules.resnet"})
+
+
+def test_noise_variance_of_white_noise_under_a_smooth_signal() -> None:
+    g = torch.Generator().manual_seed(0)
+    t = torch.linspace(0, 30, 8000)
+    for sigma in (0.1, 0.5, 2.0):
+        x = torch.stack([torch.sin(t), torch.sign(torch.sin(t / 3))])  # smooth; steps
+        x = x + sigma * torch.randn(2, 8000, generator=g)
+        found = noise_variance(x)
+        assert found.shape == (2,)
+        assert torch.allclose(found, torch.full((2,), sigma**2), rtol=0.1), (sigma, found)
+
+
+def test_the_blend_takes_back_part_of_the_input_in_evaluation_mode_only() -> None:
+    torch.manual_seed(0)
+    net = BlindSpotNet1d(4, [1, 1], in_planes=2, out_planes=2)
+    x = torch.randn(3, 2, 40)
+    with torch.no_grad():
+        blind = net(x)
+        net.set_blend(0.3)
+        assert torch.equal(net(x), blind)  # training mode: blind whatever the blend
+        net.eval()
+        torch.testing.assert_close(net(x), blind + 0.3 * (x - blind))
+    assert "blend" in net.state_dict() and float(net.state_dict()["blend"]) == pytest.approx(0.3)
+    for bad in (-0.1, 1.5, float("nan"), True, "0.2"):
+        with pytest.raises(ValueError, match=r"blend must be a number in \[0, 1\], got "):
+            net.set_blend(bad)
+    other = BlindSpotNet1d(4, [1, 1], in_planes=2, out_planes=1).eval()
+    other.set_blend(0.5)  # an output of other channels than the input has nothing to blend
+    with torch.no_grad():
+        assert torch.equal(other(x), other.train()(x))
+
+
+def test_estimate_blend_is_the_error_ratio_of_the_blind_prediction() -> None:
+    torch.manual_seed(0)
+    net = BlindSpotNet1d(4, [1, 1]).eval()
+    net.set_blend(0.4)  # ignored: the estimate uses the blind output
+    g = torch.Generator().manual_seed(1)
+    x = torch.sin(torch.linspace(0, 40, 512)).expand(8, 1, 512) + 0.3 * torch.randn(
+        8, 1, 512, generator=g
+    )
+    with torch.no_grad():
+        loss = float((x - net.train()(x)).square().mean())
+    net.eval()
+    expected = min(MAX_BLEND, max(0.0, 1 - float(noise_variance(x).mean()) / loss))
+    assert estimate_blend(net, x) == pytest.approx(expected)
+    assert not net.training and float(net.blend) == pytest.approx(0.4)  # left as it was
+    assert 0.0 < expected <= MAX_BLEND  # an untrained network: a poor prior, a large blend
+    # Pure noise predicted by its mean, 0 (as well as it can be): (almost) no blend.
+    with torch.no_grad():
+        net.head[-1].weight.zero_()
+        net.head[-1].bias.zero_()
+    noise = torch.randn(8, 1, 512, generator=g)
+    assert estimate_blend(net, noise) < 0.05
+    # No noise at all, and a wrong prediction: the input itself is the best estimate.
+    clean = torch.sin(torch.linspace(0, 40, 512)).expand(8, 1, 512) + 1.0
+    assert estimate_blend(net, clean) == MAX_BLEND

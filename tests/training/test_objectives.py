@@ -250,3 +250,28 @@ def test_pink_noise_range_and_evaluation_inputs(tmp_path) -> None:
     assert all(-1.5 < s < 11.5 for s in snrs)
     windows = [snr_db(t.numpy(), x.numpy()) for x, t in (trainer.dataset[i] for i in range(40))]
     assert min(windows) < 4 and max(windows) > 6  # drawn per window across the range
+
+
+@pytest.mark.parametrize("blind_spot", [1, 3])
+def test_validation_sets_the_blend_of_the_blind_spot_network(tmp_path, blind_spot) -> None:
+    """Each epoch's blend is estimated on the held-out windows with the blind output, is
+    in the epoch's metrics and in its checkpoints; a wider blind spot (correlated noise)
+    keeps the output blind."""
+    noisy = _noisy(make_synthetic(8, 1000, seed=6), 3)
+    config = TrainConfig(objective="self-supervised", epochs=2, blind_spot=blind_spot, **TINY)
+    trainer = Trainer(config, noisy, tmp_path / "run", progress=False)
+    metrics = trainer.fit()
+    rows = metrics["epochs"]
+    if blind_spot == 3:
+        assert all("blend" not in r for r in rows)
+        assert float(load_checkpoint(tmp_path / "run")[0].blend) == 0.0
+        return
+    assert all(0.0 <= r["blend"] <= 0.5 for r in rows)
+    best = load_checkpoint(tmp_path / "run", weights="best")[0]
+    last = load_checkpoint(tmp_path / "run", weights="last")[0]
+    assert float(last.blend) == pytest.approx(rows[-1]["blend"])
+    assert float(best.blend) == pytest.approx(rows[metrics["best"]["epoch"] - 1]["blend"])
+    # The validation loss is the blind one, whatever the blend left by the last epoch.
+    trainer.model.set_blend(0.5)
+    trainer.objective.begin_validation(trainer.model)
+    assert float(trainer.model.blend) == 0.0
