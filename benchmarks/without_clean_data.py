@@ -11,7 +11,7 @@ recordings with fresh noise, and a noise2noise run on two noisy realisations.
 
 Data: ``.npy``/``.wav``/... files (each cut into ``--chunk``-sample recordings), or a
 built-in set: ``sharp-steps`` (piecewise-constant levels with abrupt jumps, where
-smoothers cannot help), ``synthetic`` (the built-in data set, all families) or one family
+smoothers cannot help; ``short-steps``: held 3-30 samples), ``synthetic`` (the built-in data set, all families) or one family
 of :mod:`mdnc.data.synthetic` (``sines``, ``steps``, ``spikes``, ``ar``, ``chirps``).
 
 Example:
@@ -42,14 +42,15 @@ except ImportError:
     from benchmarks.denoise_vs_classical import best_savgol, best_wiener
 
 
-def sharp_steps(n: int, length: int, seed: int) -> list[np.ndarray]:
-    """Piecewise-constant recordings: levels held 10-200 samples, abrupt jumps."""
+def sharp_steps(n: int, length: int, seed: int, holds: tuple[int, int] = (10, 200)
+                ) -> list[np.ndarray]:  # fmt: skip
+    """Piecewise-constant recordings: levels held ``holds`` samples, abrupt jumps."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         levels, total = [], 0
         while total < length:
-            hold = int(rng.integers(10, 201))
+            hold = int(rng.integers(holds[0], holds[1] + 1))
             levels.append(np.full(hold, rng.normal()))
             total += hold
         x = np.concatenate(levels)[:length]
@@ -61,6 +62,8 @@ def load_data(source: str, n: int, length: int, seed: int) -> list[np.ndarray]:
     """The clean recordings of ``source`` (a built-in set or files), ``length`` samples each."""
     if source == "sharp-steps":
         return sharp_steps(n, length, seed)
+    if source == "short-steps":
+        return sharp_steps(n, length, seed, holds=(3, 30))
     if source in FAMILIES or source == "synthetic":
         families = None if source == "synthetic" else [source]
         return make_synthetic(n, length, seed=seed, families=families)
@@ -91,9 +94,11 @@ def run_objective(objective: str, config: TrainConfig, clean: list, noisy: list,
                   second: list, out: Path, snr: float) -> dict:  # fmt: skip
     """Train one objective on the data it may see; score it on the clean truth."""
     began = time.perf_counter()
-    c = dataclasses.replace(config, objective=objective)
+    c = dataclasses.replace(config, objective=objective.removesuffix("-pairs"))
     if objective == "supervised":
         train(dataclasses.replace(c, snr_db=snr), clean, out, progress=False)
+    elif objective == "supervised-pairs":  # clean targets, the same noisy inputs as noise2noise
+        train(c, clean, out, noisy=noisy, progress=False)
     elif objective == "noise2noise":
         train(c, noisy, out, noisy=second, truth=clean, progress=False)
     else:
@@ -113,7 +118,11 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=4000, help="samples per recording")
     parser.add_argument("--snr-db", type=float, default=5.0)
     parser.add_argument("--noise", default="gaussian", help="the noise model (default gaussian)")
-    parser.add_argument("--objectives", nargs="+", default=["self-supervised", "supervised"])
+    parser.add_argument(
+        "--objectives", nargs="+", default=["self-supervised", "supervised"],
+        help="self-supervised, noise2noise, supervised (fresh noise every epoch) or "
+        "supervised-pairs (the fixed noisy realisation as input, as noise2noise has)",
+    )
     parser.add_argument("--options", default="{}", help="TrainConfig options as JSON")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--json", help="append the result as one JSON line to this file")

@@ -106,8 +106,8 @@ def test_unknown_names_list_the_registered_ones() -> None:
     valid = "valid noise models: gaussian, pink, brown, hum, impulsive, test-uniform"
     with pytest.raises(ValueError, match=valid):
         noise.get_noise_model("purple")
-    with pytest.raises(ValueError, match="objective must be one of 'supervised', 'self-supervised', 'noise2noise', "
-                       "'test-l1', got 'magic'"):
+    listed = "objective must be one of 'supervised', 'self-supervised', 'noise2noise', 'test-l1'"
+    with pytest.raises(ValueError, match=listed + ", got 'magic'"):
         TrainConfig(objective="magic")
     with pytest.raises(ValueError, match="already registered"):
         register_noise(UniformNoise)

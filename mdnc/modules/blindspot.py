@@ -115,7 +115,7 @@ class CausalUNet1d(nn.Module):
         for stage in self.down:
             skips.append(x)
             x = stage(F.avg_pool1d(_shift(x, 1), 2, ceil_mode=True))
-        for i, (merge, stage) in enumerate(zip(self.merge, self.up)):
+        for i, (merge, stage) in enumerate(zip(self.merge, self.up, strict=True)):
             skip = skips[len(skips) - 1 - i]
             x = torch.repeat_interleave(x, 2, dim=2)[..., : skip.shape[-1]]
             x = stage(merge(torch.cat([x, skip], 1)))

@@ -384,8 +384,10 @@ def blind_spot_mask(
 
 
 def _flip_randomly(x: Tensor, generator: torch.Generator | None) -> Tensor:
-    """Each window of ``x`` negated and/or time reversed, with probability 1/2 each."""
-    draws = torch.rand(2, x.shape[0], 1, 1, device=x.device, generator=generator) < 0.5
+    """Each window of ``x`` (``(batch, ..., samples)``: a window, or a pair of windows
+    stacked along axis 1) negated and/or time reversed, with probability 1/2 each."""
+    shape = (2, x.shape[0], *[1] * (x.dim() - 1))
+    draws = torch.rand(shape, device=x.device, generator=generator) < 0.5
     x = torch.where(draws[0], -x, x)
     return torch.where(draws[1], x.flip(-1), x)
 
@@ -547,8 +549,10 @@ class Noise2NoiseObjective(Objective):
         self, items: Sequence[Tensor], device: torch.device,
         generator: torch.Generator | None = None,
     ) -> Batch:  # fmt: skip
-        """Each pair in a random order (both directions are training examples)."""
-        a = items[0].to(device, non_blocking=True)
-        b = items[1].to(device, non_blocking=True)
+        """Each pair in a random order (both directions are training examples), with a
+        random sign and direction (the same for both windows of a pair)."""
+        pair = torch.stack([items[0], items[1]], 1).to(device, non_blocking=True)
+        pair = _flip_randomly(pair, generator)
+        a, b = pair[:, 0], pair[:, 1]
         swap = torch.rand(a.shape[0], 1, 1, device=device, generator=generator) < 0.5
         return Batch(torch.where(swap, b, a), torch.where(swap, a, b))

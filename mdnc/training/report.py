@@ -188,5 +188,7 @@ def summary_line(
     elif row.get("residual_whiteness") is not None:
         parts.append(f"residual acf/corr {_residual_text(row)}")
         parts += [f"{name} {_residual_text(b)}" for name, b in baselines.items()]
+    if row.get("blend") is not None:
+        parts.append(f"blend {row['blend']:.3f}")
     parts.append(f"{row['seconds']:.1f}s")
     return "  ".join(parts)

@@ -22,6 +22,7 @@ from mdnc.training import (
     train,
 )
 from mdnc.training.config import parse_snr
+from mdnc.training.report import summary_line
 
 TINY = dict(channel=4, layers=[1, 1], window=128, batch_size=4)
 
@@ -169,7 +170,7 @@ def test_blind_spot_batches_are_whole_windows_with_random_sign_and_direction() -
     assert batch.weight is None and batch.input is batch.target  # every sample in the loss
     kinds = [next(i for i, f in enumerate((lambda v: v, lambda v: -v, lambda v: v.flip(-1),
                                            lambda v: -v.flip(-1))) if torch.equal(f(a), b))
-             for a, b in zip(x, batch.input)]  # fmt: skip
+             for a, b in zip(x, batch.input, strict=True)]  # fmt: skip
     assert all(30 < kinds.count(k) < 70 for k in range(4))  # each of the four, about 1/4
     masking = get_objective(TrainConfig(objective="self-supervised", arch="UNet1d", **TINY))
     assert not masking.blind and masking.batch([x, x], torch.device("cpu")).weight is not None
@@ -192,10 +193,16 @@ def test_noise2noise_swaps_pairs_and_learns(tmp_path) -> None:
     assert metrics["snr_out_db"] > metrics["snr_in_db"] + 1.0
     x, y = torch.randn(64, 1, 16), torch.randn(64, 1, 16)
     batch = trainer.objective.batch([x, y], torch.device("cpu"), _generator())
-    swapped = (batch.input == y).all(dim=(1, 2))
-    assert 10 < int(swapped.sum()) < 54  # both orders occur
-    assert torch.equal(batch.target[swapped], x[swapped])
-    assert torch.equal(batch.target[~swapped], y[~swapped])
+    transforms = (lambda v: v, lambda v: -v, lambda v: v.flip(-1), lambda v: -v.flip(-1))
+    orders, kinds = [], []
+    for i in range(64):  # one transform for both windows of a pair, in either order
+        (k, swapped), = [(k, s) for k, f in enumerate(transforms) for s in (False, True)
+                         if torch.equal(batch.input[i], f(y[i] if s else x[i]))
+                         and torch.equal(batch.target[i], f(x[i] if s else y[i]))]  # fmt: skip
+        orders.append(swapped)
+        kinds.append(k)
+    assert 10 < sum(orders) < 54  # both orders occur
+    assert all(5 < kinds.count(k) < 30 for k in range(4))
 
 
 def test_noise2noise_comes_close_to_supervised(tmp_path) -> None:
@@ -267,6 +274,7 @@ def test_validation_sets_the_blend_of_the_blind_spot_network(tmp_path, blind_spo
         assert float(load_checkpoint(tmp_path / "run")[0].blend) == 0.0
         return
     assert all(0.0 <= r["blend"] <= 0.5 for r in rows)
+    assert f"  blend {rows[-1]['blend']:.3f}  " in summary_line(rows[-1], 2)
     best = load_checkpoint(tmp_path / "run", weights="best")[0]
     last = load_checkpoint(tmp_path / "run", weights="last")[0]
     assert float(last.blend) == pytest.approx(rows[-1]["blend"])
