@@ -1934,6 +1934,47 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.modules.blindspot": {
+        "noise_variance": {
+            "var": "variance",
+            "examples": [("Example", _code('''
+                import torch
+
+                from mdnc.modules.blindspot import noise_variance
+
+                g = torch.Generator().manual_seed(0)
+                t = torch.linspace(0, 30, 8000)
+                clean = torch.stack([torch.sin(t), torch.sign(torch.sin(t / 3))])  # smooth; steps
+                for sigma in (0.1, 0.5):
+                    noisy = clean + sigma * torch.randn(2, 8000, generator=g)
+                    print(f'true {sigma ** 2:.4f}, estimated', noise_variance(noisy).tolist())
+            '''))],
+        },
+        "estimate_blend": {
+            "var": "w",
+            "extra": "The self-supervised objective calls it at every validation, on the held-out "
+            "windows, and sets the result with `BlindSpotNet1d.set_blend` (`blend` in the "
+            "epoch's metrics); the blend is saved with the weights.",
+            "examples": [("Example", _code('''
+                import torch
+
+                from mdnc.modules.blindspot import BlindSpotNet1d, estimate_blend
+
+                torch.manual_seed(0)
+                net = BlindSpotNet1d(4, [1, 1])
+                g = torch.Generator().manual_seed(1)
+                clean = torch.sin(torch.linspace(0, 40, 512)).expand(8, 1, 512)
+                noisy = clean + 0.3 * torch.randn(8, 1, 512, generator=g)
+                w = estimate_blend(net, noisy)  # an untrained network: a poor prior, much blend
+                net.set_blend(w)
+                net.eval()
+                print(f'blend {w:.3f}')
+                with torch.no_grad():
+                    blind = net.train()(noisy)
+                    mixed = net.eval()(noisy)
+                print('output = blind + blend * (input - blind):',
+                      torch.allclose(mixed, blind + w * (noisy - blind)))
+            '''))],
+        },
         "BlindSpotNet1d": {
             "var": "net",
             "base": NN_MODULE,

@@ -248,7 +248,6 @@ def noise_variance(x: Tensor) -> Tensor:
 MAX_BLEND = 0.5
 
 
-@torch.no_grad()
 def estimate_blend(net: BlindSpotNet1d, windows: Tensor) -> float:
     """The blend that minimises the expected error of ``f + w * (x - f)`` on ``windows``.
 
@@ -267,7 +266,8 @@ def estimate_blend(net: BlindSpotNet1d, windows: Tensor) -> float:
     training = net.training
     net.train()  # blind
     try:
-        loss = float((windows - net(windows)).square().mean())
+        with torch.no_grad():
+            loss = float((windows - net(windows)).square().mean())
     finally:
         net.train(training)
     noise = float(noise_variance(windows).mean())
