@@ -10,9 +10,10 @@ clean truth (their best case). For reference, a supervised run trains on the cle
 recordings with fresh noise, and a noise2noise run on two noisy realisations.
 
 Data: ``.npy``/``.wav``/... files (each cut into ``--chunk``-sample recordings), or a
-built-in set: ``sharp-steps`` (piecewise-constant levels with abrupt jumps, where
-smoothers cannot help; ``short-steps``: held 3-30 samples), ``synthetic`` (the built-in data set, all families) or one family
-of :mod:`mdnc.data.synthetic` (``sines``, ``steps``, ``spikes``, ``ar``, ``chirps``).
+built-in set: ``sharp-steps`` (piecewise-constant levels held 10-200 samples, abrupt
+jumps), ``short-steps`` (held 3-30 samples), ``synthetic`` (the built-in data set, all
+families) or one family of :mod:`mdnc.data.synthetic` (``sines``, ``steps``, ``spikes``,
+``ar``, ``chirps``).
 
 Example:
     python benchmarks/without_clean_data.py sharp-steps --objectives self-supervised supervised
