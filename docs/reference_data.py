@@ -2010,6 +2010,14 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                     print(kind, len(list_models(kind=kind)), list_models(kind=kind)[:3])
             '''))],
         },
+        "MODEL_MODULES": {
+            "examples": [("Example", _code('''
+                from mdnc.registry import MODEL_MODULES, get_model
+
+                print(MODEL_MODULES)
+                print(get_model('BlindSpotNet1d').__module__)
+            '''))],
+        },
         "FAMILIES": {
             "examples": [("Example", _code('''
                 from mdnc.registry import FAMILIES, list_models

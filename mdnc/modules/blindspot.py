@@ -233,6 +233,12 @@ def noise_variance(x: Tensor) -> Tensor:
     absolute deviation of second differences, which a smooth signal barely moves and
     sharp features (few) do not sway.
 
+    Args:
+        x: noisy samples, ``(..., samples)`` with at least 3 samples.
+
+    Returns:
+        The variance per row, of shape ``x.shape[:-1]``.
+
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.sin(torch.linspace(0, 20, 4000)) + 0.5 * torch.randn(4000, generator=g)
