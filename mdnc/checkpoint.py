@@ -72,8 +72,6 @@ BEST_NAME = "best.safetensors"
 TRAINING_NAME = "optimizer.pt"
 FORMAT = "mdnc-checkpoint"
 FORMAT_VERSION = 1
-#: The module of the documented family (each checkpoint names its class's own module).
-MODULE = "mdnc.modules.resnet"
 
 PathLike = str | os.PathLike[str]
 
@@ -163,11 +161,11 @@ def _model_part(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if key not in config:
             raise CheckpointError(f"the model config has no {key!r} entry.")
     name = _check_class(config["class"])
-    module = config.get("module", _module_of(name))
-    if module != _module_of(name):
+    home = _module_of(name)
+    module = config.get("module", home)
+    if module != home:
         raise CheckpointError(
-            f"the model config names module {module!r} for {name}; it is in "
-            f"{_module_of(name)!r}."
+            f"the model config names module {module!r} for {name}; it is in {home!r}."
         )
     kwargs = config["kwargs"]
     if not isinstance(kwargs, Mapping):
