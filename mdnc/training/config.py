@@ -102,9 +102,12 @@ def is_blind_spot(arch: str) -> bool:
 
 
 def default_arch(objective: str) -> str:
-    """The network of a run whose ``arch`` is unset: chosen by measurement, a blind-spot
-    network for the self-supervised objective (benchmarks/RESULTS.md), else UNet1d."""
-    return "BlindSpotNet1d" if objective == "self-supervised" else "UNet1d"
+    """The network of a run whose ``arch`` is unset: the ``default_arch`` of the objective
+    registered as ``objective`` (a blind-spot network for the self-supervised one, chosen by
+    measurement: benchmarks/RESULTS.md; UNet1d for the others)."""
+    from .objectives import _OBJECTIVES
+
+    return _OBJECTIVES.get(objective).default_arch
 
 
 def _blocks() -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from mdnc._utils import NameRegistry
 from mdnc.data import NoiseModel, WindowDataset, get_noise_model
 
-from .config import ConfigError, TrainConfig, default_arch, is_blind_spot
+from .config import ConfigError, TrainConfig, is_blind_spot
 
 __all__ = [
     "Batch",
@@ -121,6 +121,8 @@ class Objective(ABC):
     #: Passes over the validation windows per validation (more draws of a random
     #: :meth:`batch`, for a steadier validation loss).
     validation_passes: ClassVar[int] = 1
+    #: The network class of a run whose ``TrainConfig.arch`` is unset.
+    default_arch: ClassVar[str] = "UNet1d"
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
@@ -407,6 +409,8 @@ class SelfSupervisedObjective(Objective):
     learn the noise of the training recordings by heart. Inference sees whole windows."""
 
     name = "self-supervised"
+    # Chosen by measurement against masking a UNet1d (benchmarks/RESULTS.md).
+    default_arch = "BlindSpotNet1d"
     # Masking: a step learns from the masked samples only, so more steps than supervised
     # training (chosen by measurement: benchmarks/RESULTS.md).
     target_steps = 8000
@@ -417,7 +421,7 @@ class SelfSupervisedObjective(Objective):
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         super().__init__(config, noise)
         #: Whether the network is a blind-spot one (else its input is masked).
-        self.blind = is_blind_spot(config.arch or default_arch(self.name))
+        self.blind = is_blind_spot(config.arch or self.default_arch)
         if self.blind:
             # Every sample counts in the loss: about 4000 steps as in supervised training, but
             # up to 200 epochs, since small sets gain from more passes (benchmarks/RESULTS.md);
@@ -448,11 +452,12 @@ class SelfSupervisedObjective(Objective):
             )
 
     def denoising(self, paired: bool) -> bool:
-        """Always denoising: the input is masked, the target is not."""
+        """Always denoising: the target is the noisy window itself."""
         return True
 
     def training_windows(self, data: SplitData) -> WindowDataset:
-        """Noisy windows at random offsets (input and target alike, masked per batch)."""
+        """Noisy windows at random offsets (input and target alike; :meth:`batch` masks the
+        input of a network that is not a blind-spot one)."""
         c = self.config
         return WindowDataset(
             data.train, c.window, c.hop or max(1, c.window // 2), random_offsets=True,
