@@ -21,6 +21,13 @@ def strip_trailing(text: str) -> list[str]:
     return [line.rstrip() for line in text.rstrip("\n").splitlines()]
 
 
+def rel(value: torch.Tensor, reference: torch.Tensor) -> float:
+    """Largest difference relative to the largest magnitude of the reference: the measure
+    of "equal within 1e-5 relative" between the fused path, the stock layers and exports."""
+    value, reference = value.detach().double(), reference.detach().double()
+    return float((value - reference).abs().max() / reference.abs().max().clamp_min(1e-30))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Under pytest-xdist every worker would start one thread per core: on a 2-core machine
     # the oversubscribed threads spin against each other and runs get many times slower.

@@ -15,7 +15,8 @@ def test_torchscript_file_reproduces_the_model(tmp_path: Path) -> None:
     net = resnet.UNet1d(4, [1, 1, 1], in_planes=2).train()
     x = torch.randn(3, 2, 27)
     report = export_torchscript(net, tmp_path / "net.pt", check_inputs=[x])
-    assert report.max_abs_error == 0.0 and report.input_shapes == ((3, 2, 27),)
+    # The file holds the stock operators, the eager network fuses: equal to rounding.
+    assert report.max_abs_error < 1e-5 and report.input_shapes == ((3, 2, 27),)
     loaded = torch.jit.load(str(tmp_path / "net.pt"))
     with torch.no_grad():
         torch.testing.assert_close(loaded(torch.ones(1, 2, 40)), net.eval()(torch.ones(1, 2, 40)))

@@ -17,12 +17,13 @@ the difference, that is when
 * the input is a plain CPU float32/float64 tensor of shape ``(B, C, *spatial)``;
 * the code is not being scripted, traced, compiled or exported, nor run under ``torch.func``
   transforms or forward-mode AD;
-* autograd records the forward (grad mode on, and the input or the norm's weight needs a
-  gradient): without gradients (inference) the stock layers run, so that the eager model
-  gives bit for bit what its TorchScript or exported copy gives;
 
-and the kernels could be built. Otherwise the step's modules run in turn, as in
-``nn.Sequential``. A scripted ``BranchUnit`` always runs its children in turn.
+and the kernels could be built. This holds in training and at inference alike: without
+gradients only the fused forward kernel runs (no autograd node). The eager model then
+agrees with its TorchScript or exported copy (which hold the stock operators) to rounding,
+within 1e-5 relative, not bit for bit; ``MDNC_FAST=0`` (or :func:`set_fused`) gives the
+stock layers everywhere. Otherwise the step's modules run in turn, as in ``nn.Sequential``.
+A scripted ``BranchUnit`` always runs its children in turn.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from torch import Tensor, nn
 from . import _fused
 from ._fused._torch_compat import fused_call_allowed
 
-__all__ = ["BranchUnit", "plan_steps"]
+__all__ = ["BranchUnit", "plan_steps", "set_fused"]
 
 _NORMS = (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 
@@ -95,14 +96,14 @@ def _run_step(x: Tensor, children: tuple[nn.Module, ...], step: Step) -> tuple[T
     gamma, beta = norm.weight, norm.bias
     params = (gamma, beta, children[start + 1].weight if with_act else _identity_slope(x.dtype))
     watched = children[start : start + 2] if with_act else (norm,)
-    if fused_call_allowed(x, params, ndim=dims, watched=watched, recording=True):
+    if fused_call_allowed(x, params, ndim=dims, watched=watched):
         if _fused.loaded():
             return _fused.fused_instance_norm_prelu(x, *params, norm.eps), start + len(watched)
         return norm(x), start + 1
     # A PReLU with hooks must see its input: the norm then runs fused alone. The PReLU's
     # weight stays among the checked tensors (as when the pair was checked), so that it
     # still sends a ``torch.func`` transform of it to the stock layers.
-    if with_act and fused_call_allowed(x, params, ndim=dims, watched=(norm,), recording=True):
+    if with_act and fused_call_allowed(x, params, ndim=dims, watched=(norm,)):
         if _fused.loaded():
             slope = _identity_slope(x.dtype)
             return _fused.fused_instance_norm_prelu(x, gamma, beta, slope, norm.eps), start + 1
@@ -198,3 +199,32 @@ class BranchUnit(nn.Sequential):
         for module in self:
             input = module(input)
         return input
+
+
+def set_fused(module: nn.Module, enabled: bool) -> int:
+    """Turn the fused kernels of every :class:`BranchUnit` in ``module`` on or off.
+
+    Off, the units run the stock layers, as if built under ``MDNC_FAST=0`` (bit for bit the
+    TorchScript/ONNX copies: the reference of the tests and of the inference benchmark).
+    On, they fuse when :func:`~mdnc.modules._fused._torch_compat.fused_call_allowed` lets
+    them (and ``MDNC_FAST=0`` is not set).
+
+    Args:
+        module: a network, a block, or any module holding branch units.
+        enabled: whether the units may fuse.
+
+    Returns:
+        The number of branch units changed.
+
+    Example:
+        >>> from mdnc.modules.resnet import AE1d
+        >>> set_fused(AE1d(4, [1, 1]), False)
+        9
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {enabled!r}.")
+    units = [m for m in module.modules() if isinstance(m, BranchUnit)]
+    for unit in units:
+        unit._fused_enabled = enabled and _fused.enabled()
+        unit._fusion_plan = None
+    return len(units)

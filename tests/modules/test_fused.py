@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ import mdnc
 from mdnc.modules import _fused
 from mdnc.modules._units import BranchUnit
 from mdnc.modules.resnet import AE1d, AE2d, BlockPlain1d, UNet1d
-from tests.conftest import FIXTURES, strip_trailing
+from tests.conftest import FIXTURES, rel, strip_trailing
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -30,12 +31,6 @@ FUSED_NODE = "_InstanceNormPReLUBackward"
 
 def stock(x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: float = 1e-5) -> Tensor:
     return F.prelu(F.instance_norm(x, weight=gamma, bias=beta, eps=eps), a)
-
-
-def rel(value: Tensor, reference: Tensor) -> float:
-    """Largest difference relative to the largest magnitude of the reference."""
-    value, reference = value.detach(), reference.detach()
-    return float((value - reference).abs().max() / reference.abs().max().clamp_min(1e-30))
 
 
 def assert_all_close(
@@ -477,18 +472,32 @@ def test_scripted_network_with_branch_units() -> None:
     assert rel(fast(x), net(x)) < 1e-5
 
 
-def test_without_gradients_the_stock_layers_run() -> None:
-    """Inference gives bit for bit the stock result (and so the scripted/exported one)."""
+def fused_forwards(fn: Any) -> int:
+    """How many times the fused forward kernel ran in ``fn()`` (counted by the profiler)."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        fn()
+    return sum(e.count for e in prof.key_averages() if e.key == "mdnc_fused::in_prelu_forward")
+
+
+def test_without_gradients_the_fused_forward_runs_alone() -> None:
+    """Inference runs the fused forward kernel, without an autograd node, and agrees with
+    the stock layers (and so with the scripted/exported copies) within 1e-5 relative."""
     net = with_units(AE1d(4, [1, 2]), nn.Sequential)
     randomise(net)
     fast = with_branch_units(net)
+    steps = sum(len(m.fusion_steps()) for m in fast.modules() if isinstance(m, BranchUnit))
     x = torch.randn(2, 1, 64)
     with torch.no_grad():
-        assert torch.equal(fast(x), net(x))
+        want = net(x)
+        assert fused_forwards(lambda: fast(x)) == steps > 0
+        assert rel(fast(x), want) < 1e-5
     with torch.inference_mode():
-        assert torch.equal(fast(x), net(x))
+        assert fused_forwards(lambda: fast(x)) == steps
+        assert rel(fast(x), want) < 1e-5
+        assert fused_forwards(lambda: net(x)) == 0  # plain nn.Sequential units: stock
     frozen = with_branch_units(net).requires_grad_(False)
-    assert torch.equal(frozen(x), net(x))
+    out = frozen(x)
+    assert out.grad_fn is None and rel(out, want) < 1e-5
     assert prelu_node(frozen(x.requires_grad_()))
 
 

@@ -128,5 +128,15 @@ def instance_norm_prelu(x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: 
 def fused_instance_norm_prelu(
     x: Tensor, gamma: Tensor, beta: Tensor, a: Tensor, eps: float
 ) -> Tensor:
-    """The fused op without checks: :func:`fusable` and :func:`loaded` must hold."""
-    return _InstanceNormPReLU.apply(x.contiguous(), gamma, beta, a, float(eps))
+    """The fused op without checks: :func:`fusable` and :func:`loaded` must hold.
+
+    When autograd does not record the call (no grad mode, or nothing needs a gradient:
+    inference), the forward kernel runs alone, without the autograd node and the tensors
+    it would keep for the backward.
+    """
+    if torch.is_grad_enabled() and (
+        x.requires_grad or gamma.requires_grad or beta.requires_grad or a.requires_grad
+    ):
+        return _InstanceNormPReLU.apply(x.contiguous(), gamma, beta, a, float(eps))
+    assert _ops is not None
+    return _ops[0](x, gamma, beta, a, float(eps))[0]

@@ -108,8 +108,8 @@ def fused_call_allowed(
         watched: the modules the fused kernel replaces; none may have hooks, and no global
             module hooks may be registered. Empty: no module hooks are looked at.
         recording: also require grad mode on and ``x`` or the instance-norm weight to
-            need a gradient. Without it (inference) the stock layers run, so that eager
-            results equal bit for bit those of the scripted or exported model.
+            need a gradient, for a caller that fuses training steps only (the branch
+            units fuse at inference too).
 
     Returns:
         ``True`` if the fused kernel may run (whether it is built is not checked here).
