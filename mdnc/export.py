@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from torch import nn
 
 from ._utils import atomic_path, eval_mode
 
-__all__ = ["ExportReport", "example_input", "export_onnx", "export_torchscript"]
+__all__ = ["ExportReport", "example_input", "export_onnx", "export_torchscript", "onnx_program"]
 
 
 @dataclass(frozen=True)
@@ -104,15 +107,50 @@ def export_torchscript(
     return ExportReport(path, tuple(tuple(x.shape) for x in inputs), error)
 
 
-def _dynamic_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, dict[int, object]]:
+def _dynamic_shapes(
+    model: nn.Module, x: torch.Tensor, length: bool = True
+) -> dict[str, dict[int, object]]:
     from torch.export import Dim
 
     axes: dict[int, object] = {0: Dim("batch", min=1, max=1 << 16)}
-    if _spatial_free(model):
+    if length and _spatial_free(model):
         for i, minimum in enumerate(model.min_size):
             if x.shape[i + 2] > 1:
                 axes[i + 2] = Dim(f"size{i + 1}", min=max(2, minimum), max=1 << 30)
     return {"x": axes}
+
+
+def onnx_program(
+    model: nn.Module, x: torch.Tensor, *, length: bool = True, opset_version: int | None = None
+) -> torch.onnx.ONNXProgram:
+    """The ONNX program of ``model`` (in evaluation mode) exported on the example ``x``.
+
+    Args:
+        model: the network.
+        x: an example input.
+        length: whether the spatial axes are dynamic (for networks whose input size is
+            free); the batch axis always is.
+        opset_version: the ONNX opset; the exporter's default when None.
+    """
+    with eval_mode(model), _quiet_exporter():
+        return torch.onnx.export(
+            model, (x,), dynamo=True, dynamic_shapes=_dynamic_shapes(model, x, length),
+            input_names=["x"], output_names=["y"], opset_version=opset_version, verbose=False,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's chatter (missing torchvision ops, pytree deprecations) kept quiet."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def export_onnx(
@@ -153,10 +191,7 @@ def export_onnx(
     with eval_mode(model):
         x = example if example is not None else example_input(model)
         shapes = _dynamic_shapes(model, x)
-        program = torch.onnx.export(
-            model, (x,), dynamo=True, dynamic_shapes=shapes, input_names=["x"],
-            output_names=["y"], opset_version=opset_version, verbose=False,
-        )  # fmt: skip
+        program = onnx_program(model, x, opset_version=opset_version)
         checks = [x]
         if _spatial_free(model):
             bigger = [s + 3 if axis in shapes["x"] else s for axis, s in enumerate(x.shape)]
