@@ -20,6 +20,7 @@ from .._utils import is_int
 from . import _factory as F
 from ._blocks import BLOCK_DEPTH, _BlockResStkNd, _resolve_order, crop_to
 from ._checks import check_choice, check_kernel, check_layers, check_per_axis, check_positive_int
+from ._layout import channels_last_allowed, run_channels_last
 
 __all__ = ["_AENd", "_UNetNd", "_EncoderNetNd", "_DecoderNetNd"]
 
@@ -67,6 +68,8 @@ class _NetNd(nn.Module):
     # Fixed by the public subclasses (AE1d.order == 1); left unannotated because TorchScript
     # would otherwise try to parse the annotation of the per-instance copy.
     order = None
+    # Eager inference on CPU runs channels-last (off after ``set_fused(net, False)``).
+    _channels_last = True
     # Python-side conveniences that TorchScript need not compile.
     __jit_unused_properties__ = ["nlayers", "min_size", "input_size", "checkpointing"]
 
@@ -168,6 +171,21 @@ class _NetNd(nn.Module):
         # would record them as constants, so tracing skips them too.
         if not torch.jit.is_tracing():
             self._validate(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The network's output for ``x`` (its input checked first, outside TorchScript).
+
+        At eager inference on CPU a 1-D network keeps its activations channels-last
+        (:mod:`mdnc.modules._layout`); the result agrees with the stock layers to rounding.
+        """
+        if not torch.jit.is_scripting():
+            self._check_input(x)
+            if self.order == 1 and channels_last_allowed(x, self._channels_last):
+                return run_channels_last(self._forward, x)
+        return self._forward(x)
+
+    def _forward(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
 
 
 class _FreeSizeNetNd(_NetNd):
@@ -304,9 +322,7 @@ class _AENd(_FreeSizeNetNd):
         d, layers = self._block_depth, self._layers
         return d * layers[-1] + sum(2 * d * n for n in layers[:-1]) + 2
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            self._check_input(x)
+    def _forward(self, x: Tensor) -> Tensor:
         x = self.conv_first(x)
         sizes: list[list[int]] = []
         for layer in self.conv_down_list:
@@ -332,9 +348,7 @@ class _UNetNd(_AENd):
 
     _skips = True
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            self._check_input(x)
+    def _forward(self, x: Tensor) -> Tensor:
         x = self.conv_first(x)
         skips: list[Tensor] = []
         for layer in self.conv_down_list:
@@ -406,9 +420,7 @@ class _EncoderNetNd(_FreeSizeNetNd):
         self.fc = nn.Linear(c, out_length) if out_length is not None else None
         self.checkpointing = checkpointing
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            self._check_input(x)
+    def _forward(self, x: Tensor) -> Tensor:
         for layer in self.netbody:
             x = layer(x)
         if self.fc is not None:
@@ -527,9 +539,7 @@ class _DecoderNetNd(_NetNd):
                 f"(in_length={self.in_length}), got a tensor of shape {_shape_text(x)}."
             )
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            self._check_input(x)
+    def _forward(self, x: Tensor) -> Tensor:
         if self.conv_in is not None:
             for _ in range(len(self.shapes[-1])):
                 x = x.unsqueeze(-1)

@@ -204,8 +204,10 @@ class BranchUnit(nn.Sequential):
 def set_fused(module: nn.Module, enabled: bool) -> int:
     """Turn the fused kernels of every :class:`BranchUnit` in ``module`` on or off.
 
-    Off, the units run the stock layers, as if built under ``MDNC_FAST=0`` (bit for bit the
-    TorchScript/ONNX copies: the reference of the tests and of the inference benchmark).
+    Off, the units run the stock layers, and the networks in ``module`` their stock NCW
+    inference (no channels-last layout, :mod:`mdnc.modules._layout`), as if built under
+    ``MDNC_FAST=0``: bit for bit the TorchScript/ONNX copies, the reference of the tests
+    and of the inference benchmark.
     On, they fuse when :func:`~mdnc.modules._fused._torch_compat.fused_call_allowed` lets
     them (and ``MDNC_FAST=0`` is not set).
 
@@ -223,6 +225,9 @@ def set_fused(module: nn.Module, enabled: bool) -> int:
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be a bool, got {enabled!r}.")
+    for m in module.modules():
+        if hasattr(m, "_channels_last"):  # a network: its channels-last inference too
+            m._channels_last = enabled
     units = [m for m in module.modules() if isinstance(m, BranchUnit)]
     for unit in units:
         unit._fused_enabled = enabled and _fused.enabled()

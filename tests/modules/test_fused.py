@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 import mdnc
 from mdnc.modules import _fused
-from mdnc.modules._units import BranchUnit
+from mdnc.modules._units import BranchUnit, set_fused
 from mdnc.modules.resnet import AE1d, AE2d, BlockPlain1d, UNet1d
 from tests.conftest import FIXTURES, rel, strip_trailing
 
@@ -484,20 +484,26 @@ def test_without_gradients_the_fused_forward_runs_alone() -> None:
     the stock layers (and so with the scripted/exported copies) within 1e-5 relative."""
     net = with_units(AE1d(4, [1, 2]), nn.Sequential)
     randomise(net)
+    set_fused(net, False)  # plain nn.Sequential units, stock NCW inference: the reference
     fast = with_branch_units(net)
+    set_fused(fast, True)
     steps = sum(len(m.fusion_steps()) for m in fast.modules() if isinstance(m, BranchUnit))
+    norms = sum(isinstance(m, nn.InstanceNorm1d) for m in fast.modules())
     x = torch.randn(2, 1, 64)
     with torch.no_grad():
         want = net(x)
-        assert fused_forwards(lambda: fast(x)) == steps > 0
+        # Every planned step, and channels-last the shortcuts' norms too.
+        assert steps <= fused_forwards(lambda: fast(x)) == norms
         assert rel(fast(x), want) < 1e-5
     with torch.inference_mode():
-        assert fused_forwards(lambda: fast(x)) == steps
+        assert fused_forwards(lambda: fast(x)) == norms
         assert rel(fast(x), want) < 1e-5
-        assert fused_forwards(lambda: net(x)) == 0  # plain nn.Sequential units: stock
+        assert fused_forwards(lambda: net(x)) == 0
     frozen = with_branch_units(net).requires_grad_(False)
-    out = frozen(x)
+    set_fused(frozen, True)
+    out = frozen(x)  # grad mode on, nothing needs a gradient: the fused units, NCW
     assert out.grad_fn is None and rel(out, want) < 1e-5
+    assert fused_forwards(lambda: frozen(x)) == steps
     assert prelu_node(frozen(x.requires_grad_()))
 
 

@@ -25,7 +25,13 @@ import torch.autograd.forward_ad as _forward_ad
 import torch.nn.modules.module as _module
 from torch import Tensor, nn
 
-__all__ = ["CHECKED_TORCH", "PRIVATE_ATTRIBUTES", "MODULE_HOOKS", "fused_call_allowed"]
+__all__ = [
+    "CHECKED_TORCH",
+    "PRIVATE_ATTRIBUTES",
+    "MODULE_HOOKS",
+    "fused_call_allowed",
+    "layout_call_allowed",
+]
 
 CHECKED_TORCH = frozenset({"2.13"})
 """The ``major.minor`` PyTorch versions whose internals below were checked by hand."""
@@ -122,3 +128,19 @@ def fused_call_allowed(
     if not _shapes_fit(x, gamma, beta, a, ndim):
         return False
     return not _observed((x, gamma, beta, a), watched)
+
+
+def layout_call_allowed(x: Tensor) -> bool:
+    """Whether a network's forward on ``x`` may run its activations channels-last
+    (:mod:`mdnc.modules._layout`): an eager inference call on a plain CPU tensor, with
+    autograd off (no grad mode or inference mode), no tracing, compiling or exporting,
+    no forward-mode AD and no ``torch.func`` transform. Module hooks may be registered:
+    they see the same values, in another memory layout."""
+    if not _READY or torch.is_grad_enabled() or torch.jit.is_tracing():
+        return False
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return False
+    if type(x) is not Tensor or not x.is_cpu or _forward_ad._current_level >= 0:
+        return False
+    assert _is_functorch_wrapped is not None
+    return not _is_functorch_wrapped(x)

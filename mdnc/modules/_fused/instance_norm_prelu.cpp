@@ -12,6 +12,7 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/empty_strided.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -87,6 +88,78 @@ void forward_kernel(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma, 
   });
 }
 
+// The same forward for a (B, C, L) tensor laid out channels-last (NWC: x[b, l, c] at
+// b * L * C + l * C + c), as the channels-last inference path keeps its activations. Each
+// batch item is a block of L rows of C channels; the statistics run down the rows with one
+// shifted double accumulator per channel, then each row is normalised in one pass.
+template <typename T>
+void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma,
+                        const T* beta, const T* a, bool a_per_channel, double eps, Geometry g) {
+  const int64_t n = g.length;
+  const int64_t channels = g.channels;
+  const int64_t batch = g.rows / channels;
+  at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> s(channels), ss(channels), pivot(channels);
+    std::vector<T> scale(channels), bias(channels), slope(channels);
+    for (int64_t b = begin; b < end; ++b) {
+      const T* __restrict__ xb = x + b * n * channels;
+      T* __restrict__ zb = z + b * n * channels;
+      double* __restrict__ sp = s.data();
+      double* __restrict__ ssp = ss.data();
+      double* __restrict__ pp = pivot.data();
+      for (int64_t c = 0; c < channels; ++c) {
+        pp[c] = static_cast<double>(xb[c]);
+        sp[c] = 0.0;
+        ssp[c] = 0.0;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const T* __restrict__ row = xb + i * channels;
+#pragma omp simd
+        for (int64_t c = 0; c < channels; ++c) {
+          const double d = static_cast<double>(row[c]) - pp[c];
+          sp[c] += d;
+          ssp[c] += d * d;
+        }
+      }
+      for (int64_t c = 0; c < channels; ++c) {
+        const double shift = s[c] / static_cast<double>(n);
+        double var = ss[c] / static_cast<double>(n) - shift * shift;
+        var = var < 0.0 ? 0.0 : var;
+        const T mean = static_cast<T>(pivot[c] + shift);
+        const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
+        mean_out[b * channels + c] = mean;
+        rstd_out[b * channels + c] = rstd;
+        scale[c] = rstd * gamma[c];
+        bias[c] = beta[c] - mean * scale[c];
+        slope[c] = a[a_per_channel ? c : 0];
+      }
+      const T* __restrict__ scp = scale.data();
+      const T* __restrict__ bp = bias.data();
+      const T* __restrict__ ap = slope.data();
+      for (int64_t i = 0; i < n; ++i) {
+        const T* __restrict__ row = xb + i * channels;
+        T* __restrict__ out = zb + i * channels;
+#pragma omp simd
+        for (int64_t c = 0; c < channels; ++c) {
+          const T y = row[c] * scp[c] + bp[c];
+          out[c] = y > T(0) ? y : ap[c] * y;
+        }
+      }
+    }
+  });
+}
+
+// Whether x is a (B, C, L) tensor laid out channels-last, with no gaps.
+bool is_nwc(const Tensor& x) {
+  if (x.dim() != 3 || x.is_contiguous()) {
+    return false;
+  }
+  const int64_t channels = x.size(1);
+  const int64_t length = x.size(2);
+  return x.stride(1) == 1 && (length == 1 || x.stride(2) == channels) &&
+         (x.size(0) == 1 || x.stride(0) == channels * length);
+}
+
 template <typename T>
 void backward_kernel(const T* gz, const T* x, const T* mean_in, const T* rstd_in, const T* gamma,
                      const T* beta, const T* a, bool a_per_channel, T* gx, double* partial,
@@ -152,9 +225,31 @@ void backward_kernel(const T* gz, const T* x, const T* mean_in, const T* rstd_in
   });
 }
 
+std::tuple<Tensor, Tensor, Tensor> in_prelu_forward_nwc(const Tensor& x, const Tensor& gamma,
+                                                        const Tensor& beta, const Tensor& a,
+                                                        double eps) {
+  const Geometry g = check_inputs(x, gamma, beta, a);
+  Tensor z = at::empty_strided(x.sizes(), x.strides(), x.options());
+  Tensor mean = at::empty({x.size(0), x.size(1)}, x.options());
+  Tensor rstd = at::empty({x.size(0), x.size(1)}, x.options());
+  const bool per_channel = a.numel() == g.channels && g.channels > 1;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mdnc_in_prelu_forward_nwc", [&] {
+    forward_kernel_nwc<scalar_t>(x.const_data_ptr<scalar_t>(), z.mutable_data_ptr<scalar_t>(),
+                                 mean.mutable_data_ptr<scalar_t>(),
+                                 rstd.mutable_data_ptr<scalar_t>(),
+                                 gamma.const_data_ptr<scalar_t>(), beta.const_data_ptr<scalar_t>(),
+                                 a.const_data_ptr<scalar_t>(), per_channel, eps, g);
+  });
+  return {z, mean, rstd};
+}
+
 std::tuple<Tensor, Tensor, Tensor> in_prelu_forward(const Tensor& x_in, const Tensor& gamma_in,
                                                     const Tensor& beta_in, const Tensor& a_in,
                                                     double eps) {
+  if (is_nwc(x_in)) {
+    return in_prelu_forward_nwc(x_in, gamma_in.contiguous(), beta_in.contiguous(),
+                                a_in.contiguous(), eps);
+  }
   const Tensor x = x_in.contiguous();
   const Tensor gamma = gamma_in.contiguous();
   const Tensor beta = beta_in.contiguous();
