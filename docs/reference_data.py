@@ -38,6 +38,7 @@ MODULES = (
     "mdnc.data",
     "mdnc.training",
     "mdnc.inference",
+    "mdnc.engines",
     "mdnc.export",
     "mdnc.registry",
 )
@@ -1876,6 +1877,15 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                     "    apply_overlap_add(net, x, window=4)\nexcept ValueError as err:\n"
                     "    print(err)\n"
                 )),
+                ("Another engine: ONNX Runtime", (
+                    "import numpy as np\n\nimport mdnc\n"
+                    "from mdnc.inference import apply_overlap_add\n\n"
+                    "net = mdnc.modules.resnet.UNet1d(4, [1, 1, 1])\n"
+                    "x = np.random.default_rng(0).standard_normal(20_000).astype(np.float32)\n"
+                    "a = apply_overlap_add(net, x, window=512)\n"
+                    "b = apply_overlap_add(net, x, window=512, engine='onnxruntime')\n"
+                    "print(a.shape, float(np.abs(a - b).max() / np.abs(a).max()) < 1e-5)\n"
+                )),
             ],
         },
         "blend_weight": {
@@ -1886,7 +1896,88 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             ))],
         },
     },
+    "mdnc.engines": {
+        "ENGINES": {
+            "examples": [("Example", _code('''
+                from mdnc.engines import ENGINES
+
+                print(ENGINES)
+            '''))],
+        },
+        "AUTO_MIN_WINDOWS": {
+            "examples": [("Example", _code('''
+                import mdnc
+                from mdnc.engines import AUTO_MIN_WINDOWS, prepare_engine
+
+                net = mdnc.modules.resnet.UNet1d(4, [1, 1])
+                print(AUTO_MIN_WINDOWS)
+                print(prepare_engine(net, 'auto', window=512, batch_size=16, windows=10)[1])
+            '''))],
+        },
+        "OnnxRuntimeModel": {
+            "var": "runner",
+            "args_section": "args",
+            "examples": [("Run a network with ONNX Runtime", _code('''
+                import numpy as np
+                import torch
+
+                import mdnc
+                from mdnc.engines import OnnxRuntimeModel
+                from mdnc.inference import apply_overlap_add
+
+                net = mdnc.modules.resnet.UNet1d(4, [1, 1], in_planes=2, out_planes=2).eval()
+                runner = OnnxRuntimeModel(net, window=256)
+                print(runner)
+                x = np.random.default_rng(0).standard_normal((2, 5000)).astype(np.float32)
+                y = apply_overlap_add(runner, x, window=256)
+                with torch.no_grad():
+                    z = apply_overlap_add(net, x, window=256)
+                print(y.shape, float(np.abs(y - z).max() / np.abs(z).max()) < 1e-5)
+            '''))],
+        },
+        "choose_engine": {
+            "var": "runner, name, seconds",
+            "examples": [("Example", _code('''
+                import mdnc
+                from mdnc.engines import choose_engine
+
+                net = mdnc.modules.resnet.UNet1d(4, [1, 1])
+                runner, name, seconds = choose_engine(net, window=512, batch_size=16)
+                print(name in seconds, sorted(seconds))
+            '''))],
+        },
+        "prepare_engine": {
+            "var": "runner, name",
+            "examples": [("Example", _code('''
+                import mdnc
+                from mdnc.engines import prepare_engine
+
+                net = mdnc.modules.resnet.UNet1d(4, [1, 1])
+                runner, name = prepare_engine(net, 'torch', window=512, batch_size=16)
+                print(name, runner is net)
+                runner, name = prepare_engine(net, 'onnxruntime', window=512, batch_size=16)
+                print(name, type(runner).__name__)
+                try:
+                    prepare_engine(net, 'tensorrt', window=512, batch_size=16)
+                except ValueError as err:
+                    print(err)
+            '''))],
+        },
+    },
     "mdnc.export": {
+        "onnx_program": {
+            "var": "program",
+            "examples": [("Example", _code('''
+                import torch
+
+                import mdnc
+                from mdnc.export import onnx_program
+
+                net = mdnc.modules.resnet.AE1d(4, [1, 1])
+                program = onnx_program(net, torch.zeros(2, 1, 64), length=False)
+                print(type(program).__name__, [i.name for i in program.model_proto.graph.input])
+            '''))],
+        },
         "ExportReport": {
             "var": "report",
             "args_section": "attributes",
@@ -2152,6 +2243,7 @@ GROUPS = [
     ("Training", "mdnc.training", lambda e: e.name not in OBJECTIVE_NAMES),
     ("Training objectives", "mdnc.training", lambda e: e.name in OBJECTIVE_NAMES),
     ("Inference", "mdnc.inference", None),
+    ("Inference engines", "mdnc.engines", None),
     ("Export", "mdnc.export", None),
 ]
 

@@ -122,6 +122,11 @@ def _time_batches(runner: Any, batch: Tensor, reps: int = 3) -> float:
 def choose_engine(model: nn.Module, window: int, batch_size: int) -> tuple[Any, str, dict]:
     """Time both engines on one random ``(batch_size, in_planes, window)`` batch.
 
+    Args:
+        model: the network (timed in evaluation mode; its mode is restored).
+        window: samples per window.
+        batch_size: windows per call.
+
     Returns:
         ``(runner, name, seconds)``: the faster engine's callable and name, and the best
         time of one batch on each engine (``{"torch": s, "onnxruntime": s}``).

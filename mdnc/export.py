@@ -51,8 +51,14 @@ def _spatial_free(model: nn.Module) -> bool:
     return hasattr(model, "min_size")
 
 
+def _uniform(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Uniform numbers in [0, 1), the same at every call (seeded): checks that repeat."""
+    return torch.rand(*shape, dtype=dtype, generator=torch.Generator().manual_seed(0))
+
+
 def example_input(model: nn.Module, batch: int = 2, length: int | None = None) -> torch.Tensor:
-    """A random input of a valid shape for ``model`` (a network of ``mdnc.modules.resnet``).
+    """A random input of a valid shape for ``model`` (a network of ``mdnc.modules.resnet``),
+    the same at every call (uniform in [0, 1), seeded).
 
     Args:
         model: the network.
@@ -64,14 +70,14 @@ def example_input(model: nn.Module, batch: int = 2, length: int | None = None) -
         TypeError: ``model`` is not a network of ``mdnc.modules.resnet``.
     """
     if hasattr(model, "input_size"):
-        return torch.rand(batch, *model.input_size)
+        return _uniform(batch, *model.input_size)
     if not _spatial_free(model):
         raise TypeError(
             f"model must be a network of mdnc.modules.resnet (AE, UNet, EncoderNet, "
             f"DecoderNet), got {type(model).__name__}."
         )
     sizes = [length or max(32, 2 * m) for m in model.min_size]
-    return torch.rand(batch, model.in_planes, *sizes)
+    return _uniform(batch, model.in_planes, *sizes)
 
 
 def _max_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -195,9 +201,9 @@ def export_onnx(
         checks = [x]
         if _spatial_free(model):
             bigger = [s + 3 if axis in shapes["x"] else s for axis, s in enumerate(x.shape)]
-            checks.append(torch.rand(*bigger, dtype=x.dtype))
+            checks.append(_uniform(*bigger, dtype=x.dtype))
         else:
-            checks.append(torch.rand(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype))
+            checks.append(_uniform(x.shape[0] + 1, *x.shape[1:], dtype=x.dtype))
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             program.save(str(tmp), external_data=False)

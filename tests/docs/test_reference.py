@@ -23,6 +23,7 @@ MODULES = [
     "mdnc.data",
     "mdnc.training",
     "mdnc.inference",
+    "mdnc.engines",
     "mdnc.export",
     "mdnc.registry",
 ]
