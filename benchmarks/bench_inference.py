@@ -8,7 +8,7 @@ figures from the same run only):
    default ``UNet1d(16, [2, 2, 2, 2])`` (batch 16 x 512): mdnc's inference path (fused
    instance norm + PReLU), the stock-layer path (``set_fused(net, False)``, what inference
    ran before), and ONNX Runtime; FLOPs counted by ``torch.utils.flop_counter`` as a
-   fraction of the machine's fp32 GEMM rate (the roofline).
+   fraction of the machine's fp32 GEMM rate (the roofline), timed in the same alternation.
 2. **A long recording** (``--length`` samples, 10 million by default) through
    :func:`mdnc.inference.apply_overlap_add`, the function ``mdnc denoise`` runs, with the
    default network and window: samples/s, samples/s per core, the share of the time spent
@@ -87,19 +87,27 @@ def inference(fn: Any, x: torch.Tensor) -> Any:
     return run
 
 
-def forward_passes(rounds: int, reps: int, gemm: float) -> dict[str, dict]:
-    """Part 1: seconds per forward of each configuration on each path, and its roofline."""
+GEMM_N = 1024  # the square matrix product timed beside the forwards: the roofline
+
+
+def forward_passes(rounds: int, reps: int) -> dict[str, dict]:
+    """Part 1: seconds per forward of each configuration on each path, and its fraction of
+    the fp32 GEMM rate measured in the same alternation (the host's speed drifts)."""
     found = {}
+    a, b = torch.randn(GEMM_N, GEMM_N), torch.randn(GEMM_N, GEMM_N)
     for name, (arch, kwargs, channels, batch, length) in FORWARDS.items():
         net = network(arch, kwargs)
         x = torch.randn(batch, channels, length)
-        fns = {"mdnc": inference(net, x), "stock": inference(stock(net), x)}
+        fns = {"stock": inference(stock(net), x), "mdnc": inference(net, x)}
         if onnxruntime_available():
             fns["onnxruntime"] = inference(OnnxRuntimeModel(net, length), x)
+        fns["gemm"] = lambda: a @ b
         seconds = timed_alternating(fns, rounds, reps, torch.device("cpu"))
+        gemm = 2 * GEMM_N**3 / seconds.pop("gemm") / 1e9
         flops = count_flops(stock(net), x, train=False)
         found[name] = {
             "shape": list(x.shape), "gflop": flops / 1e9, "seconds": seconds,
+            "gemm_gflops": gemm,
             "roofline": {k: flops / s / 1e9 / gemm for k, s in seconds.items()},
             "speedup_vs_stock": {k: seconds["stock"] / s for k, s in seconds.items()},
         }  # fmt: skip
@@ -250,6 +258,9 @@ def whole_command(length: int, rounds: int, folder: Path) -> dict[str, dict]:
             found[name]["peak_rss_mib"].append(peak)
     for row in found.values():
         row["samples_per_s"] = length / min(row["seconds"])
+    # Memory flat in the length: the same command on a recording a tenth as long.
+    np.save(folder / "in.npy", signal[:, : length // 10])
+    found["mdnc"]["peak_rss_mib_tenth_length"] = run_command(argv, envs["mdnc"])[1]
     found["mdnc"]["speedup_vs_stock"] = min(found["stock"]["seconds"]) / min(
         found["mdnc"]["seconds"]
     )
@@ -280,7 +291,8 @@ def print_report(report: dict) -> None:
     print(f"fp32 GEMM rate (roofline): {report['gemm_gflops']:.1f} GFLOP/s, "
           f"{report['threads']} threads")  # fmt: skip
     for name, row in report.get("forwards", {}).items():
-        print(f"\nforward, {name} {tuple(row['shape'])}: {row['gflop']:.2f} GFLOP")
+        print(f"\nforward, {name} {tuple(row['shape'])}: {row['gflop']:.2f} GFLOP "
+              f"(GEMM {row['gemm_gflops']:.0f} GFLOP/s in the same rounds)")
         for k, s in row["seconds"].items():
             print(f"  {k:12s} {s * 1e3:8.1f} ms  {row['roofline'][k]:.2f} of roofline  "
                   f"{row['speedup_vs_stock'][k]:.2f}x stock")  # fmt: skip
@@ -296,6 +308,8 @@ def print_report(report: dict) -> None:
         for k, row in report["command"].items():
             print(f"  {k:12s} {min(row['seconds']):7.1f} s  {row['samples_per_s'] / 1e3:9.1f} "
                   f"k samples/s  peak RSS {max(row['peak_rss_mib']):.0f} MiB")  # fmt: skip
+        tenth = report["command"]["mdnc"]["peak_rss_mib_tenth_length"]
+        print(f"  mdnc at a tenth of the length: peak RSS {tenth:.0f} MiB")
     for row in report.get("defaults", []):
         print(f"  threads {row['threads']}, batch {row['batch_size']:3d}: "
               f"{row['samples_per_s'] / 1e3:9.1f} k samples/s")  # fmt: skip
@@ -307,20 +321,21 @@ def main() -> None:
     )
     parser.add_argument("--length", type=int, default=10_000_000, help="samples (10M)")
     parser.add_argument("--quick", action="store_true", help="1M samples, fewer rounds")
-    parser.add_argument("--batch-size", type=int, default=16, help="windows per call (16)")
+    parser.add_argument("--batch-size", type=int, default=64, help="windows per call (64)")
+    parser.add_argument("--rounds", type=int, help="rounds of each contender (3; --quick 2)")
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=("forwards", "recording", "command", "defaults")
     )
     parser.add_argument("--out", default=str(RESULTS / "inference.json"), help="the JSON file")
     args = parser.parse_args()
     length = 1_000_000 if args.quick else args.length
-    rounds = 2 if args.quick else 3
+    rounds = args.rounds or (2 if args.quick else 3)
     report: dict[str, Any] = {
         "gemm_gflops": gemm_rate(torch.device("cpu")), "threads": torch.get_num_threads(),
         "length": length, "torch": torch.__version__,
     }  # fmt: skip
     if "forwards" not in args.skip:
-        report["forwards"] = forward_passes(5 if args.quick else 9, 2, report["gemm_gflops"])
+        report["forwards"] = forward_passes(5 if args.quick else 9, 2)
     if "recording" not in args.skip:
         report["recording"] = long_recording(length, rounds, args.batch_size)
     if "command" not in args.skip:
@@ -328,7 +343,8 @@ def main() -> None:
             report["command"] = whole_command(length, rounds, Path(tmp))
     if "defaults" not in args.skip:
         threads = sorted({1, torch.get_num_threads()})
-        report["defaults"] = defaults_sweep(length // 10, [1, 4, 8, 16, 32, 64], threads)
+        batches = [1, 4, 16, 32, 64, 128, 256]
+        report["defaults"] = defaults_sweep(length // 10, batches, threads)
     print_report(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")

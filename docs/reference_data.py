@@ -1843,6 +1843,13 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.inference": {
+        "DEFAULT_BATCH_SIZE": {
+            "examples": [("Example", (
+                "import inspect\n\nfrom mdnc.inference import DEFAULT_BATCH_SIZE, "
+                "apply_overlap_add\n\nprint(DEFAULT_BATCH_SIZE)\n"
+                "print(inspect.signature(apply_overlap_add).parameters['batch_size'].default)\n"
+            ))],
+        },
         "PADDING_MODES": {
             "summary": "The values of the `padding` argument of `apply_overlap_add`: how a "
             "recording is continued after its last sample so that the last window is full.",

@@ -37,7 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--window", type=int, help="samples per window (default: the training window)"
     )
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap in [0, 1) (0.5)")
-    parser.add_argument("--batch-size", type=int, default=16, help="windows per model call (16)")
+    parser.add_argument(
+        "--batch-size", type=int, default=64,
+        help="windows per model call (64: measured faster than fewer, with little memory)",
+    )  # fmt: skip
     parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (auto)")
     parser.add_argument(
         "--weights", choices=("best", "last"), default="best",

@@ -33,7 +33,7 @@ from mdnc.checkpoint import (
     save_checkpoint,
 )
 from mdnc.data import DataError, NoiseModel, WindowDataset, snr_db
-from mdnc.inference import apply_overlap_add
+from mdnc.inference import DEFAULT_BATCH_SIZE, apply_overlap_add
 
 from . import report
 from .baselines import apply_baseline, tune_baselines
@@ -157,7 +157,7 @@ def evaluate_recordings(
     noisy: Sequence[np.ndarray],
     window: int,
     standardize: bool,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> tuple[dict[str, float], list[np.ndarray]]:
     """Denoise whole held-out recordings and measure the SNR before and after (in dB).
 
