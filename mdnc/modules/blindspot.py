@@ -47,7 +47,6 @@ from mdnc.registry import register_model
 # The documented family registers first, whatever imports this module (the registry's order).
 from . import resnet  # noqa: F401
 from ._checks import check_layers, check_positive_int
-from ._layout import channels_last_allowed, run_channels_last
 
 __all__ = ["BlindSpotNet1d", "estimate_blend", "noise_variance"]
 
@@ -151,8 +150,6 @@ class BlindSpotNet1d(nn.Module):
 
     order = 1
     __jit_unused_properties__ = ["nlayers", "min_size", "hidden"]
-    # Eager inference on CPU runs channels-last (off after ``set_fused(net, False)``).
-    _channels_last = True
 
     def __init__(
         self,
@@ -196,18 +193,10 @@ class BlindSpotNet1d(nn.Module):
         return (1,)
 
     def forward(self, x: Tensor) -> Tensor:
-        """The network's output for ``x`` (checked first, outside TorchScript and tracing).
-
-        At eager inference on CPU the activations are kept channels-last
-        (:mod:`mdnc.modules._layout`); the result agrees with the stock layout to rounding.
-        """
+        # No channels-last inference here (mdnc.modules._layout): its causal padding and
+        # batch-wise concatenations copy the layout back, and an A/B gave 1.0-1.05x.
         if not torch.jit.is_scripting() and not torch.jit.is_tracing():
             self._check_input(x)
-            if channels_last_allowed(x, self._channels_last):
-                return run_channels_last(self._forward, x)
-        return self._forward(x)
-
-    def _forward(self, x: Tensor) -> Tensor:
         b = x.shape[0]
         features = _shift(self.trunk(torch.cat([x, x.flip(-1)], 0)), self.shift)
         left, right = features[:b], features[b:].flip(-1)
