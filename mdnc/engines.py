@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -85,7 +86,8 @@ class OnnxRuntimeModel:
             self.min_size = tuple(model.min_size)
         self.window = check_int("window", window, 1)
         example = torch.zeros(2, self.in_planes, self.window)
-        program = onnx_program(model.cpu() if _on_cpu(model) else model, example, length=False)
+        cpu_model = model if _on_cpu(model) else copy.deepcopy(model).cpu()
+        program = onnx_program(cpu_model, example, length=False)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1

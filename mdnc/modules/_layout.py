@@ -35,6 +35,7 @@ from torch.overrides import TorchFunctionMode
 
 from . import _fused
 from ._fused._torch_compat import layout_call_allowed
+from ._units import _identity_slope
 
 __all__ = ["ChannelsLastMode", "channels_last_allowed", "run_channels_last"]
 
@@ -98,7 +99,7 @@ def _instance_norm(x: Tensor, running_mean: Tensor | None = None,
                    momentum: float = 0.1, eps: float = 1e-5) -> Tensor:  # fmt: skip
     if is_nwc(x) and use_input_stats and weight is not None and bias is not None:
         if x.size(1) > 1 and x.dtype in _FLOATS and weight.dtype == x.dtype and _fused.loaded():
-            slope = torch.ones(1, dtype=x.dtype)
+            slope = _identity_slope(x.dtype)
             return _fused.fused_instance_norm_prelu(x, weight, bias, slope, eps)
     return F.instance_norm(x, running_mean, running_var, weight, bias, use_input_stats,
                            momentum, eps)  # fmt: skip

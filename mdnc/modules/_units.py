@@ -85,7 +85,10 @@ def _identity_slope(dtype: torch.dtype) -> Tensor:
     """A PReLU weight of 1: the fused kernel then computes the instance norm alone."""
     slope = _IDENTITY_SLOPES.get(dtype)
     if slope is None:
-        slope = _IDENTITY_SLOPES.setdefault(dtype, torch.ones(1, dtype=dtype))
+        # A normal tensor even when the first call comes under inference mode: an
+        # inference tensor cached here would break every later training step.
+        with torch.inference_mode(False):
+            slope = _IDENTITY_SLOPES.setdefault(dtype, torch.ones(1, dtype=dtype))
     return slope
 
 

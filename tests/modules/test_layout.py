@@ -97,3 +97,18 @@ def test_layout_helpers() -> None:
     assert is_nwc(cat) and torch.equal(cat, torch.cat([x, torch.ones(2, 3, 7)], 1))
     want = nn.Upsample(size=(12,), mode="linear", align_corners=True)(x)
     assert rel(up, want) < 1e-6 and torch.equal(other, torch.cat([x, x], 0))
+
+
+def test_inference_first_then_training_still_has_gradients() -> None:
+    """The identity slope the fused kernel caches is made in inference mode here first: it
+    must stay a normal tensor that training can save for its backward."""
+    from mdnc.modules import _units
+
+    _units._IDENTITY_SLOPES.clear()
+    net = resnet.AE1d(4, [1, 1])
+    x = torch.randn(2, 1, 32)
+    with torch.inference_mode():
+        net.eval()(x)
+    assert not any(t.is_inference() for t in _units._IDENTITY_SLOPES.values())
+    net.train()(x).square().mean().backward()
+    assert all(p.grad is not None for p in net.parameters())
