@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from mdnc._utils import check_choice, check_int, check_real, eval_mode, resolve_device
 from mdnc.data import windows as _windows
+from mdnc.engines import ENGINES, prepare_engine
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -49,7 +50,6 @@ PADDING_MODES = ("reflect", "zeros")
 #: denoised 1.2-1.7x as many samples per second at 32-256 windows a call as at 16
 #: (``benchmarks/bench_inference.py``); 64 keeps the batch's memory small (a few MiB).
 DEFAULT_BATCH_SIZE = 64
-_ENGINES = ("torch", "onnxruntime", "auto")  # mdnc.engines.ENGINES, without importing it
 # Samples per chunk when scanning the input for NaN/Inf: bounds that scan's memory.
 _FINITE_CHUNK = 1 << 20
 
@@ -255,8 +255,7 @@ def apply_overlap_add(
     length = x.shape[1]
     model_device, dtype = _model_placement(model)
     run_device = _run_device(device, model_device, x)
-    hop = max(1, int(window * (1 - overlap)))
-    n_windows = 1 + math.ceil(max(length - window, 0) / hop)
+    hop, n_windows = window_layout(length, window, overlap)
     runner = _engine_runner(model, engine, window, batch_size, run_device, n_windows)
     if runner is not model:  # ONNX Runtime: float32 on the CPU, nothing to move
         model, model_device, dtype, device = runner, None, torch.float32, None
@@ -280,6 +279,12 @@ def apply_overlap_add(
         if bar is not None:
             bar.close()
     return _like_signal(out, signal, is_numpy)
+
+
+def window_layout(length: int, window: int, overlap: float) -> tuple[int, int]:
+    """``(hop, number of windows)`` of a recording of ``length`` samples (checked values)."""
+    hop = max(1, int(window * (1 - overlap)))
+    return hop, 1 + math.ceil(max(length - window, 0) / hop)
 
 
 def check_arguments(
@@ -312,15 +317,13 @@ def _engine_runner(
     n_windows: int,
 ) -> Callable[[Tensor], Tensor]:
     """What runs the windows: ``model`` itself, or its :mod:`mdnc.engines` replacement."""
-    if check_choice("engine", engine, _ENGINES) == "torch":
+    if check_choice("engine", engine, ENGINES) == "torch":
         return model
     if not isinstance(model, nn.Module):
         raise TypeError(
             f"engine {engine!r} needs an nn.Module to export, got {type(model).__name__}; "
             f"use engine='torch' for other callables."
         )
-    from mdnc.engines import prepare_engine
-
     with eval_mode(model):
         return prepare_engine(model, engine, window, batch_size, device, n_windows)[0]
 

@@ -28,6 +28,18 @@ def rel(value: torch.Tensor, reference: torch.Tensor) -> float:
     return float((value - reference).abs().max() / reference.abs().max().clamp_min(1e-30))
 
 
+def stock_copy(net: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``net`` in evaluation mode that runs the stock layers (no fused kernel, no
+    channels-last inference): the reference the fast paths and exports are checked on."""
+    import copy
+
+    from mdnc.modules._units import set_fused
+
+    stock = copy.deepcopy(net).eval()
+    set_fused(stock, False)
+    return stock
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Under pytest-xdist every worker would start one thread per core: on a 2-core machine
     # the oversubscribed threads spin against each other and runs get many times slower.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,9 @@ from mdnc.checkpoint import build_model, model_config, save_checkpoint
 from mdnc.cli import main
 from mdnc.engines import OnnxRuntimeModel, choose_engine, prepare_engine
 from mdnc.inference import apply_overlap_add
-from mdnc.modules._units import set_fused
 from mdnc.modules.blindspot import BlindSpotNet1d
 from mdnc.modules.resnet import AE1d, UNet1d
-from tests.conftest import rel
+from tests.conftest import rel, stock_copy
 
 pytest.importorskip("onnxruntime")
 
@@ -27,12 +25,6 @@ SIGNAL_NETWORKS = {
     "AE1d": lambda: AE1d(4, [1, 1], block="bottleneck", in_planes=1, out_planes=3),
     "BlindSpotNet1d": lambda: BlindSpotNet1d(4, [1, 1], in_planes=2, out_planes=2),
 }
-
-
-def _stock(net: torch.nn.Module) -> torch.nn.Module:
-    stock = copy.deepcopy(net).eval()
-    set_fused(stock, False)
-    return stock
 
 
 def _recording(channels: int, length: int = 1000) -> np.ndarray:
@@ -49,7 +41,7 @@ def test_engines_agree_with_the_stock_layers(name: str) -> None:
     x = _recording(net.in_planes).astype(np.float32)
     kwargs = {"window": 128, "overlap": 0.5, "batch_size": 3, "standardize": True}
     with torch.no_grad():
-        stock = apply_overlap_add(_stock(net), x, **kwargs)
+        stock = apply_overlap_add(stock_copy(net), x, **kwargs)
     fused = apply_overlap_add(net, x, **kwargs)
     ort = apply_overlap_add(net, x, engine="onnxruntime", **kwargs)
     assert ort.shape == fused.shape == stock.shape and ort.dtype == np.float32
@@ -64,7 +56,7 @@ def test_onnxruntime_model_is_a_callable_with_the_networks_attributes() -> None:
     assert runner.in_planes == 2 and runner.min_size == net.min_size and runner.window == 64
     x = torch.randn(5, 2, 64)  # another batch size than the export's example
     with torch.no_grad():
-        assert rel(runner(x), _stock(net)(x)) < 1e-5
+        assert rel(runner(x), stock_copy(net)(x)) < 1e-5
     assert runner(x.double()).dtype == torch.float32
     assert "window=64" in repr(runner)
 

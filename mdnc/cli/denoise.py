@@ -143,14 +143,13 @@ def _runner(
 ) -> Any:
     """The ``--engine``'s callable, prepared once for every recording of the job."""
     from mdnc.engines import prepare_engine
-    from mdnc.inference import check_arguments
+    from mdnc.inference import check_arguments, window_layout
 
     from . import UsageError
 
     try:  # the window is checked before an engine is built for it
         window, overlap, batch_size = check_arguments(model, window, args.overlap, args.batch_size)
-        hop = max(1, int(window * (1 - overlap)))
-        windows = sum(1 + max(r.data.shape[-1] - window, 0) // hop for r in recordings)
+        windows = sum(window_layout(r.data.shape[-1], window, overlap)[1] for r in recordings)
         runner, name = prepare_engine(
             model.eval(), args.engine, window, batch_size, device, windows
         )

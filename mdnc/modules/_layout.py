@@ -136,9 +136,10 @@ def channels_last_allowed(x: Tensor, enabled: bool) -> bool:
 
     Args:
         x: the network's input.
-        enabled: the network's own switch (off after ``set_fused(net, False)``).
+        enabled: the network's own switch, set when it is built (off under
+            ``MDNC_FAST=0``) and by ``set_fused``.
     """
-    if not enabled or not _fused.enabled() or not layout_call_allowed(x):
+    if not enabled or not layout_call_allowed(x):
         return False
     return x.dtype in _FLOATS and x.numel() > 0
 

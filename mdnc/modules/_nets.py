@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from .._utils import is_int
 from . import _factory as F
+from . import _fused
 from ._blocks import BLOCK_DEPTH, _BlockResStkNd, _resolve_order, crop_to
 from ._checks import check_choice, check_kernel, check_layers, check_per_axis, check_positive_int
 from ._layout import channels_last_allowed, run_channels_last
@@ -68,7 +69,8 @@ class _NetNd(nn.Module):
     # Fixed by the public subclasses (AE1d.order == 1); left unannotated because TorchScript
     # would otherwise try to parse the annotation of the per-instance copy.
     order = None
-    # Eager inference on CPU runs channels-last (off after ``set_fused(net, False)``).
+    # Eager inference on CPU runs channels-last (off under MDNC_FAST=0 when built, or after
+    # ``set_fused(net, False)``).
     _channels_last = True
     # Python-side conveniences that TorchScript need not compile.
     __jit_unused_properties__ = ["nlayers", "min_size", "input_size", "checkpointing"]
@@ -82,6 +84,7 @@ class _NetNd(nn.Module):
         block = check_choice("block", block, F.BLOCKS)
         geometry = _Geometry.from_kernel(check_kernel(kernel_size, order))
         self.order = order
+        self._channels_last = _fused.enabled()  # MDNC_FAST=0 is read once, when built
         self._layers = layers
         self._block_depth = BLOCK_DEPTH[block]
         return order, layers, block, geometry

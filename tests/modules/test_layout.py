@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 from torch import nn
 
 from mdnc.modules import resnet
 from mdnc.modules._layout import ChannelsLastMode, is_nwc, to_nwc
-from mdnc.modules._units import set_fused
-from tests.conftest import rel
+from tests.conftest import rel, stock_copy
 
 NETWORKS = {
     "AE1d": lambda: resnet.AE1d(4, [1, 2, 1], in_planes=2, out_planes=3),
@@ -39,8 +36,7 @@ def _input(net: nn.Module, batch: int = 3) -> torch.Tensor:
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_inference_runs_channels_last_and_matches_the_stock_layers(name: str) -> None:
     net = NETWORKS[name]().eval()
-    stock = copy.deepcopy(net)
-    set_fused(stock, False)
+    stock = stock_copy(net)
     x = _input(net)
     convs = sum(isinstance(m, nn.Conv1d) for m in net.modules())
     with torch.inference_mode():
@@ -62,11 +58,14 @@ def test_training_and_grad_mode_keep_the_ncw_layout() -> None:
 
 
 def test_mdnc_fast_0_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    net = resnet.AE1d(4, [1, 1]).eval()
+    """Read when the network is built, as by the branch units."""
     x = torch.randn(2, 1, 32)
     monkeypatch.setenv("MDNC_FAST", "0")
+    net = resnet.AE1d(4, [1, 1]).eval()
+    monkeypatch.delenv("MDNC_FAST")
     with torch.inference_mode():
         assert conv2d_calls(lambda: net(x)) == 0
+        assert conv2d_calls(lambda: resnet.AE1d(4, [1, 1]).eval()(x)) > 0
 
 
 def test_traced_and_scripted_copies_hold_the_stock_operators() -> None:
@@ -75,8 +74,7 @@ def test_traced_and_scripted_copies_hold_the_stock_operators() -> None:
     with torch.no_grad():
         traced = torch.jit.trace(net, x)
         scripted = torch.jit.script(net)
-    stock = copy.deepcopy(net)
-    set_fused(stock, False)
+    stock = stock_copy(net)
     assert "conv2d" not in str(traced.inlined_graph)
     with torch.inference_mode():
         assert torch.equal(traced(x), stock(x)) and torch.equal(scripted(x), stock(x))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import itertools
 
@@ -11,10 +10,9 @@ import torch
 
 from mdnc.export import example_input, export_onnx
 from mdnc.modules import resnet
-from mdnc.modules._units import set_fused
 from mdnc.modules.blindspot import BlindSpotNet1d
 from mdnc.registry import get_model, list_models
-from tests.conftest import rel
+from tests.conftest import rel, stock_copy
 
 # A tiny instance of every registered network (checked below), in a configuration of its own.
 NETWORKS = {
@@ -65,19 +63,12 @@ def test_finite_output_and_every_parameter_gets_a_gradient(name: str) -> None:
         assert p.grad.abs().sum() > 0, f"{pname} has an all-zero gradient"
 
 
-def _stock(net: torch.nn.Module) -> torch.nn.Module:
-    """A copy of ``net`` that runs the stock layers (no fused kernel), in evaluation mode."""
-    stock = copy.deepcopy(net).eval()
-    set_fused(stock, False)
-    return stock
-
-
 @pytest.mark.parametrize("name", IDS)
 def test_fused_inference_matches_the_stock_layers(name: str) -> None:
     net = NETWORKS[name]().eval()
     x = _odd_input(net)
     with torch.inference_mode():
-        assert rel(net(x), _stock(net)(x)) < 1e-5
+        assert rel(net(x), stock_copy(net)(x)) < 1e-5
 
 
 @pytest.mark.parametrize("name", IDS)
@@ -91,7 +82,7 @@ def test_torchscript_round_trip(name: str) -> None:
     with torch.no_grad():
         # The scripted copy holds the stock operators: bit for bit the stock layers, and
         # within 1e-5 relative of the eager network's fused inference.
-        torch.testing.assert_close(loaded(x), _stock(net)(x), rtol=0, atol=0)
+        torch.testing.assert_close(loaded(x), stock_copy(net)(x), rtol=0, atol=0)
         assert rel(loaded(x), net(x)) < 1e-5
 
 
@@ -139,7 +130,8 @@ def test_onnx_round_trip(name: str, tmp_path) -> None:
     session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
     x = _odd_input(net)
     with torch.no_grad():
-        assert rel(torch.from_numpy(session.run(None, {"x": x.numpy()})[0]), _stock(net)(x)) < 1e-5
+        got = torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
+        assert rel(got, stock_copy(net)(x)) < 1e-5
 
 
 COMBOS = list(
