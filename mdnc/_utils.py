@@ -11,6 +11,9 @@ Everything here imports the standard library only (torch on first use), so that
   permissions of any new file rather than ``0600``), hidden and end in ``.tmp`` plus the
   suffix the writer needs, so two processes never share one and a crash leaves nothing
   that looks like a recording.
+* :func:`remove_leftovers` removes the temporary files that a killed write left behind;
+  :func:`folder_lock` holds a lock file in a folder (a run being written) for one process.
+* :func:`finite_json`: non-finite floats replaced by ``None`` (strict JSON has no NaN).
 * :func:`eval_mode`: evaluation mode for a block, each submodule's own mode restored.
 * :func:`resolve_device`: ``"auto"`` and device strings, checked; :data:`DEVICE_HELP`
   describes them in command-line help.
@@ -22,10 +25,12 @@ Everything here imports the standard library only (torch on first use), so that
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import numbers
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -44,8 +49,14 @@ __all__ = [
     "check_order",
     "check_real",
     "eval_mode",
+    "finite_json",
+    "folder_lock",
+    "FolderLockedError",
     "fsync_path",
+    "LOCK_NAME",
     "is_int",
+    "is_leftover",
+    "remove_leftovers",
     "resolve_device",
     "staged_files",
     "write_json_atomic",
@@ -69,6 +80,10 @@ def fsync_path(path: PathLike, directory: bool = False) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: The names :func:`_temporary_sibling` gives: ``.NAME.<12 hex digits>.tmp[SUFFIX]``.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{12}\.tmp[^/]*$")
 
 
 def _temporary_sibling(path: Path, suffix: str) -> Path:
@@ -118,7 +133,11 @@ def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
         return tmp
 
     try:
-        yield stage
+        try:
+            yield stage
+        except OSError as err:  # name the file the user asked for, not its temporary twin
+            _name_target(err, staged)
+            raise
         for tmp, _ in staged:
             fsync_path(tmp)
         folders = []
@@ -133,7 +152,130 @@ def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
                 fsync_path(folder, directory=True)
     finally:
         for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+            # A failing clean-up (a read-only or vanished folder) must not mask the error.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _name_target(err: OSError, staged: list[tuple[Path, Path]]) -> None:
+    """Put the target's name in ``err`` when it names one of the temporary files."""
+    for tmp, target in staged:
+        if err.filename is not None and os.fspath(err.filename) == os.fspath(tmp):
+            err.filename = os.fspath(target)
+
+
+def remove_leftovers(folder: PathLike, names: Sequence[str] | None = None) -> list[Path]:
+    """Remove the temporary files that killed writes left in ``folder``.
+
+    Only names of the form :func:`staged_files` gives (``.NAME.<hex>.tmp...``) are
+    touched, and with ``names`` only those of these targets.
+
+    Args:
+        folder: the folder to clean (nothing happens when it does not exist).
+        names: the target file names whose leftovers go; None: every leftover.
+
+    Returns:
+        The files removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in folder.iterdir():
+        found = _TEMPORARY.match(entry.name)
+        if found and (names is None or found["name"] in names) and entry.is_file():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+def is_leftover(name: str) -> bool:
+    """Whether a file name is one of :func:`staged_files`' temporary names."""
+    return _TEMPORARY.match(name) is not None
+
+
+class FolderLockedError(RuntimeError):
+    """Another process holds the lock of a folder (see :func:`folder_lock`)."""
+
+
+#: The lock file of a folder being written (see :func:`folder_lock`).
+LOCK_NAME = ".mdnc.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: PathLike) -> Iterator[Path]:
+    """Hold ``folder``'s lock file for the block; the folder is created if needed.
+
+    The lock is the operating system's (``flock``): a killed process releases it, so
+    no stale lock is ever left. The holder's process id is written into the file for
+    the message others get.
+
+    Raises:
+        FolderLockedError: another process holds the lock (the message names it).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    with open(path, "a+", encoding="utf-8") as f:
+        if not _try_lock(f):
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise FolderLockedError(
+                f"{folder} is being written by {holder}: wait for it to finish "
+                "(or stop it) before writing into that folder."
+            )
+        try:
+            f.truncate(0)
+            f.write(f"process {os.getpid()}\n")
+            f.flush()
+            yield path
+        finally:
+            _unlock(f)
+
+
+def _try_lock(f: Any) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows: the C runtime's byte-range lock
+        import msvcrt
+
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _unlock(f: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            f.seek(0)
+            msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
 
 
 @contextlib.contextmanager
@@ -164,7 +306,7 @@ def write_json_atomic(
     Raises:
         TypeError, ValueError: ``data`` is not JSON-serialisable (nothing is written).
     """
-    text = json.dumps(data, indent=2, default=default, allow_nan=False) + "\n"
+    text = json.dumps(finite_json(data), indent=2, default=default, allow_nan=False) + "\n"
     return write_text_atomic(path, text)
 
 
@@ -193,11 +335,16 @@ DEVICE_HELP = "auto, cpu, cuda or cuda:N"
 """The device names :func:`resolve_device` takes, for command-line help."""
 
 
+#: The device types that run a network and its training (``meta`` holds no data).
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; any other name is used as given.
 
     Raises:
-        ValueError: CUDA is asked for but not available, or the name is not a device.
+        ValueError: CUDA is asked for but not available, or the name is not a device
+            that runs networks (``meta`` and the like are refused).
 
     Example:
         >>> resolve_device("cpu")
@@ -213,8 +360,13 @@ def resolve_device(name: str) -> torch.device:
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}."
         ) from err
+    if device.type not in _DEVICE_TYPES:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}.")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} was asked for, but CUDA is not available here.")
+    backend = getattr(torch, device.type, None) if device.type in ("mps", "xpu") else None
+    if backend is not None and not backend.is_available():
+        raise ValueError(f"device {name!r} was asked for, but it is not available here.")
     return device
 
 

@@ -20,6 +20,12 @@ of one save share a ``checkpoint_id``; loading warns when they come from differe
 (a crash between two renames), except for the best weights, which come from an earlier
 save by design.
 
+``config.json`` holds the SHA-256 of every weight and state file (``"sha256"``); loading
+verifies the file it reads and refuses one that was corrupted or changed
+(:class:`CheckpointError` naming it). A recipe is checked against
+:mod:`mdnc.limits` (stages, channels, parameters, memory) before the network is built.
+``config.json`` is strict JSON: a value that is not finite (a diverged loss) is ``null``.
+
 Networks do not record their constructor arguments, so they are given with ``config``
 (see :func:`model_config`); a network built by :func:`build_model` or loaded by
 :func:`load_checkpoint` carries its config (attribute ``mdnc_config``) and needs none.
@@ -35,8 +41,11 @@ Example:
 from __future__ import annotations
 
 import datetime
+import hashlib
+import io
 import json
 import os
+import struct
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -46,12 +55,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._utils import check_choice, staged_files
+from ._utils import check_choice, finite_json, staged_files
 
 __all__ = [
     "BEST_NAME",
     "CONFIG_NAME",
     "FORMAT_VERSION",
+    "HASHES_KEY",
     "TRAINING_NAME",
     "WEIGHTS_NAME",
     "CheckpointError",
@@ -67,6 +77,8 @@ __all__ = [
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+#: The entry of ``config.json`` with the SHA-256 of each file, by file name.
+HASHES_KEY = "sha256"
 #: The weights of the epoch with the lowest validation loss, beside the last ones.
 BEST_NAME = "best.safetensors"
 TRAINING_NAME = "optimizer.pt"
@@ -100,9 +112,9 @@ def valid_classes() -> list[str]:
 def _jsonable(value: Any) -> Any:
     """``json.dumps`` hook: numpy/torch scalars and arrays, paths and sets."""
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
+        return finite_json(value.detach().cpu().tolist())
     if hasattr(value, "tolist") and type(value).__module__ == "numpy":
-        return value.tolist()
+        return finite_json(value.tolist())
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, (set, frozenset)):
@@ -112,7 +124,8 @@ def _jsonable(value: Any) -> Any:
 
 def _to_json(value: Any, what: str) -> str:
     try:
-        return json.dumps(value, indent=2, default=_jsonable) + "\n"
+        text = json.dumps(finite_json(value), indent=2, default=_jsonable, allow_nan=False)
+        return text + "\n"
     except (TypeError, ValueError) as err:
         raise TypeError(f"{what} must be JSON serialisable: {err}.") from None
 
@@ -187,11 +200,17 @@ def build_model(config: Mapping[str, Any]) -> nn.Module:
         The network, freshly initialised.
 
     Raises:
-        CheckpointError: the class is unknown or the kwargs do not fit its constructor.
+        CheckpointError: the class is unknown, the kwargs do not fit its constructor, or
+            the network would exceed the limits of :mod:`mdnc.limits`.
     """
+    from .limits import ResourceError, check_recipe
     from .registry import get_model
 
     name, kwargs = _model_part(config)
+    try:
+        check_recipe(name, kwargs)
+    except ResourceError as err:
+        raise CheckpointError(str(err)) from None
     try:
         model = get_model(name)(**kwargs)
     except (TypeError, ValueError) as err:
@@ -267,31 +286,59 @@ def _cpu_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return tensors
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _kept_best_hash(folder: Path) -> dict[str, str]:
+    """The hash of the best weights an earlier save wrote (kept when this save is not the
+    best), read from the folder's config; empty when unknown."""
+    try:
+        previous = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+        digest = previous[HASHES_KEY][BEST_NAME]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {BEST_NAME: digest} if (folder / BEST_NAME).is_file() and isinstance(digest, str) else {}
+
+
 def _write_files(
     folder: Path,
     tensors: dict[str, torch.Tensor],
     metadata: dict[str, str],
     training: dict[str, Any] | None,
-    text: str,
+    document: dict[str, Any],
     best: bool = False,
 ) -> None:
     """Write a checkpoint's files into ``folder`` (created if needed), atomically.
 
     All files are staged first, then renamed in the order weights (and best weights),
     training state, config: the config goes last, since it is what makes a folder a
-    checkpoint. On any error the previous files are left as they were and no temporary
-    file remains.
+    checkpoint, and it records the other files' hashes. On any error the previous files
+    are left as they were and no temporary file remains.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder.mkdir(parents=True, exist_ok=True)
+    hashes = {} if best else _kept_best_hash(folder)
     with staged_files() as stage:
-        save_file(tensors, str(stage(folder / WEIGHTS_NAME)), metadata=metadata)
+        weights = save(tensors, metadata=metadata)
+        _write_bytes(stage(folder / WEIGHTS_NAME), weights)
+        hashes[WEIGHTS_NAME] = _sha256(weights)
         if best:
-            best_metadata = {**metadata, "role": "best"}
-            save_file(tensors, str(stage(folder / BEST_NAME)), metadata=best_metadata)
+            best_weights = save(tensors, metadata={**metadata, "role": "best"})
+            _write_bytes(stage(folder / BEST_NAME), best_weights)
+            hashes[BEST_NAME] = _sha256(best_weights)
         if training is not None:
-            torch.save(training, str(stage(folder / TRAINING_NAME)))
+            buffer = io.BytesIO()
+            torch.save(training, buffer)
+            _write_bytes(stage(folder / TRAINING_NAME), buffer.getvalue())
+            hashes[TRAINING_NAME] = _sha256(buffer.getvalue())
+        text = _to_json({**document, HASHES_KEY: hashes}, "config (kwargs and extra)")
         _write_text(text)(str(stage(folder / CONFIG_NAME)))
     if training is None:
         # A training state left from an earlier save would not match these weights.
@@ -378,7 +425,7 @@ def save_checkpoint(
         "training_state": TRAINING_NAME if has_training else None,
         "extra": dict(extra) if extra is not None else {},
     }
-    text = _to_json(document, "config (kwargs and extra)")
+    _to_json(document, "config (kwargs and extra)")  # refuse what JSON cannot hold first
     training = None
     if has_training:
         training = {
@@ -390,7 +437,7 @@ def save_checkpoint(
         }
     folder = Path(path_dir)
     metadata = {"format": FORMAT, "checkpoint_id": checkpoint_id, "class": name}
-    _write_files(folder, _cpu_tensors(state), metadata, training, text, best)
+    _write_files(folder, _cpu_tensors(state), metadata, training, document, best)
     return folder
 
 
@@ -483,6 +530,50 @@ def _warn_if_other_save(path: Path, config: Mapping[str, Any], metadata: Mapping
         )
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read ({err.strerror or err}).") from None
+
+
+def _verify(path: Path, data: bytes, config: Mapping[str, Any], config_path: Path) -> None:
+    """Raise unless ``data`` has the hash that the config records for ``path`` (if any)."""
+    hashes = config.get(HASHES_KEY)
+    expected = hashes.get(path.name) if isinstance(hashes, Mapping) else None
+    if expected is not None and _sha256(data) != expected:
+        raise CheckpointError(
+            f"{path}: its content does not match the SHA-256 that {config_path.name} records "
+            f"(the file was corrupted or changed after it was saved); restore it from a copy "
+            f"or retrain."
+        )
+
+
+def _read_weights(
+    path: Path, config: Mapping[str, Any], config_path: Path
+) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """``(metadata, tensors)`` of a safetensors file, verified against its hash unless it
+    comes from another save (a save interrupted between renames: warned about later)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_bytes
+
+    data = _read_bytes(path)
+    try:
+        (size,) = struct.unpack("<Q", data[:8])
+        metadata = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+    except (struct.error, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({err}).") from None
+    if metadata.get("role") == "best" or metadata.get("checkpoint_id") == config.get(
+        "checkpoint_id"
+    ):
+        _verify(path, data, config, config_path)
+    try:
+        state = load_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({err}).") from None
+    return dict(metadata), state
+
+
 def load_checkpoint(
     path: PathLike, *, map_location: str | torch.device = "cpu", weights: str = "last"
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -510,8 +601,6 @@ def load_checkpoint(
         >>> config["class"], config["extra"]["epoch"]                # doctest: +SKIP
         ('AE1d', 3)
     """
-    from safetensors import SafetensorError, safe_open
-
     check_choice("weights", weights, ("last", "best"))
     config_path, weights_path = _resolve(path)
     config = _read_config_file(config_path)
@@ -524,14 +613,7 @@ def load_checkpoint(
         weights_path = config_path.with_name(weights_name)
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: not found (the weights named by {config_path}).")
-    try:
-        with safe_open(str(weights_path), framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CheckpointError(
-            f"{weights_path}: corrupt or not a safetensors file ({err})."
-        ) from None
+    metadata, state = _read_weights(weights_path, config, config_path)
     _warn_if_other_save(weights_path, config, metadata)
     try:
         model = build_model(config)
@@ -563,6 +645,15 @@ def load(
         >>> net = load("run")                                       # doctest: +SKIP
     """
     return load_checkpoint(path, map_location=map_location, weights=weights)[0]
+
+
+def _state_id(data: bytes, map_location: Any) -> str | None:
+    """The ``checkpoint_id`` inside a training state's bytes, None when unreadable."""
+    try:
+        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except Exception:  # noqa: BLE001 (any unreadable file: treated as corrupt)
+        return None
+    return state.get("checkpoint_id") if isinstance(state, dict) else None
 
 
 def load_training_state(
@@ -602,8 +693,18 @@ def load_training_state(
     if not state_path.is_file():
         raise CheckpointError(f"{state_path}: not found (the training state named by "
                               f"{config_path}).")  # fmt: skip
+    data = _read_bytes(state_path)
     try:
-        state = torch.load(state_path, map_location=map_location, weights_only=weights_only)
+        _verify(state_path, data, config, config_path)
+    except CheckpointError:
+        # A state from another save (one interrupted between renames) is warned about
+        # below; one of this save that does not match is corrupt.
+        if _state_id(data, map_location) in (None, config.get("checkpoint_id")):
+            raise
+    try:
+        state = torch.load(
+            io.BytesIO(data), map_location=map_location, weights_only=weights_only
+        )
     except Exception as err:  # unpickling raises many kinds
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{state_path}: corrupt or unreadable ({first}).") from None

@@ -84,8 +84,36 @@ def _max_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.detach().float() - b.detach().float()).abs().max())
 
 
+def check_finite_outputs(model: nn.Module, x: torch.Tensor, path: Path) -> None:
+    """Refuse to export a model whose output for ``x`` holds NaN or infinity.
+
+    Raises:
+        ValueError: the output is not finite (nothing is written to ``path``).
+    """
+    with torch.no_grad():
+        y = model(x)
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError(
+            f"{type(model).__name__} gives outputs that are not finite (NaN or inf) on the "
+            f"example input: its weights are broken (a diverged training?); {path} was not "
+            "written."
+        )
+
+
+def _check_error(model: nn.Module, error: float, atol: float, path: Path) -> None:
+    if not error <= atol:  # also when the error is NaN
+        raise RuntimeError(
+            f"the export of {type(model).__name__} to {path.name} differs from PyTorch by "
+            f"{error:.3g} (more than atol={atol}); {path} was not written."
+        )
+
+
 def export_torchscript(
-    model: nn.Module, path: str | os.PathLike[str], check_inputs: Sequence[torch.Tensor] = ()
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    check_inputs: Sequence[torch.Tensor] = (),
+    *,
+    atol: float = 1e-4,
 ) -> ExportReport:
     """Script ``model`` with TorchScript and save it, atomically.
 
@@ -96,13 +124,19 @@ def export_torchscript(
         model: the network; it is exported in evaluation mode.
         path: the ``.pt`` file to write.
         check_inputs: inputs to compare the saved model with PyTorch on.
+        atol: the largest absolute difference accepted.
 
     Returns:
         An :class:`ExportReport`.
+
+    Raises:
+        ValueError: the model's outputs are not finite (a broken model is not exported).
+        RuntimeError: the saved model does not match PyTorch.
     """
     path = Path(path)
     with eval_mode(model):
         inputs = list(check_inputs) or [example_input(model)]
+        check_finite_outputs(model, inputs[0], path)
         scripted = torch.jit.script(model)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -110,6 +144,7 @@ def export_torchscript(
             loaded = torch.jit.load(str(tmp))
             with torch.no_grad():
                 error = max(_max_error(loaded(x), model(x)) for x in inputs)
+            _check_error(model, error, atol, path)
     return ExportReport(path, tuple(tuple(x.shape) for x in inputs), error)
 
 
@@ -185,6 +220,7 @@ def export_onnx(
 
     Raises:
         ImportError: onnx, onnxscript or onnxruntime is missing.
+        ValueError: the model's outputs are not finite (a broken model is not exported).
         RuntimeError: the exported model does not match PyTorch.
     """
     try:
@@ -196,6 +232,7 @@ def export_onnx(
     path = Path(path)
     with eval_mode(model):
         x = example if example is not None else example_input(model)
+        check_finite_outputs(model, x, path)
         shapes = _dynamic_shapes(model, x)
         program = onnx_program(model, x, opset_version=opset_version)
         checks = [x]
@@ -213,9 +250,5 @@ def export_onnx(
                 for c in checks:
                     got = torch.from_numpy(session.run(None, {"x": c.numpy()})[0])
                     error = max(error, _max_error(got, model(c)))
-            if error > atol:
-                raise RuntimeError(
-                    f"the ONNX export of {type(model).__name__} differs from PyTorch by "
-                    f"{error:.3g} (more than atol={atol}); {path} was not written."
-                )
+            _check_error(model, error, atol, path)
     return ExportReport(path, tuple(tuple(c.shape) for c in checks), error)

@@ -147,18 +147,26 @@ def assert_previous_intact(folder: Path, x: torch.Tensor, expected: torch.Tensor
     assert load_training_state(folder)["optimizer"] is not None
 
 
+def _failing_write(monkeypatch: pytest.MonkeyPatch, name: str, error: Exception) -> None:
+    """Make the checkpoint's writes of ``name`` stop halfway with ``error``."""
+    import mdnc.checkpoint as checkpoint
+
+    write = checkpoint._write_bytes
+
+    def half_write(path: Path, data: bytes) -> None:
+        if Path(path).name.startswith(f".{name}."):
+            Path(path).write_bytes(data[:100])
+            raise error
+        write(path, data)
+
+    monkeypatch.setattr(checkpoint, "_write_bytes", half_write)
+
+
 def test_failing_weights_writer_keeps_previous(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     net, x, expected = saved_pair(tmp_path)
-    import safetensors.torch
-
-    def half_write(tensors: dict, filename: str, metadata: dict | None = None) -> None:
-        with open(filename, "wb") as f:
-            f.write(b"\x00" * 100)
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", half_write)
+    _failing_write(monkeypatch, "model.safetensors", OSError(28, "No space left on device"))
     with pytest.raises(OSError, match="No space left"):
         save_checkpoint(tmp_path, trained(AE_CONFIG), extra={"epoch": 99})
     assert_previous_intact(tmp_path, x, expected)
@@ -168,12 +176,7 @@ def test_failing_optimizer_writer_keeps_previous(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     net, x, expected = saved_pair(tmp_path)
-
-    def half_save(obj: object, f: str) -> None:
-        Path(f).write_bytes(b"PK\x03\x04 half")
-        raise RuntimeError("killed midway")
-
-    monkeypatch.setattr(torch, "save", half_save)
+    _failing_write(monkeypatch, "optimizer.pt", RuntimeError("killed midway"))
     other = trained(AE_CONFIG)
     with pytest.raises(RuntimeError, match="killed midway"):
         save_checkpoint(tmp_path, other, optimizer=torch.optim.SGD(other.parameters(), lr=1.0))
@@ -404,6 +407,12 @@ def test_training_state_errors_name_the_file(tmp_path: Path) -> None:
     state = re.escape(str(tmp_path / "optimizer.pt"))
     data = (tmp_path / "optimizer.pt").read_bytes()
     (tmp_path / "optimizer.pt").write_bytes(data[:50])
+    with pytest.raises(CheckpointError, match=f"{state}: its content does not match the SHA"):
+        load_training_state(tmp_path)
+    # A checkpoint without hashes (an older one) still names what is wrong with the file.
+    document = json.loads((tmp_path / "config.json").read_text())
+    del document["sha256"]
+    (tmp_path / "config.json").write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match=f"{state}: corrupt or unreadable"):
         load_training_state(tmp_path)
     os.remove(tmp_path / "optimizer.pt")

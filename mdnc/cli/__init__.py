@@ -1,14 +1,18 @@
 """The ``mdnc`` command: ``train``, ``denoise`` (alias ``apply``), ``summary``, ``export``.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
-``run(args) -> int``; this module only wires them together and turns expected failures
-(bad data, bad checkpoints, bad options, bad arguments) into one-line errors with exit
-code 2. Anything else is a bug and keeps its traceback.
+``run(args) -> int``; this module wires them together and is the command's one error
+boundary: every failure a user can cause (bad data, checkpoints, options or arguments;
+files that cannot be read or written, a full or read-only disk; sizes beyond the memory
+limits; a diverged training; a run folder in use) ends in one line naming the file or
+option, exit code 2, and Ctrl-C in exit code 130. Anything else is a bug in mdnc: its
+traceback is shown and the last line says so (exit code 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import typing
 from collections.abc import Sequence
@@ -103,20 +107,81 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from mdnc.checkpoint import CheckpointError
     from mdnc.data import DataError
+    from mdnc.limits import ResourceError
+    from mdnc.training import DivergenceError
     from mdnc.training.config import ConfigError
 
-    return (DataError, CheckpointError, ConfigError, UsageError, FileNotFoundError)
+    return (DataError, CheckpointError, ConfigError, UsageError, ResourceError, DivergenceError)
+
+
+#: What to do about the operating-system errors a user meets, by ``errno``.
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded: free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only: write elsewhere",
+    errno.EACCES: "permission denied: check the permissions or choose another path",
+    errno.EPERM: "not permitted: check the permissions or choose another path",
+    errno.ENOENT: "no such file or folder",
+    errno.EISDIR: "a folder is there, a file was expected",
+    errno.ENOTDIR: "a file is there, a folder was expected",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EIO: "input/output error: the disk or the file may be damaged",
+}
+
+
+def _os_message(err: OSError) -> str:
+    """One line for an operating-system error: the file, what happened, what to do."""
+    names = [n for n in (err.filename, err.filename2) if n is not None]
+    where = " -> ".join(str(n) for n in names)
+    what = _OS_ADVICE.get(err.errno or -1) or (err.strerror or str(err) or type(err).__name__)
+    return f"{where}: {what}" if where else what
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    if isinstance(err, MemoryError):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``mdnc`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run the ``mdnc`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Exit codes: 0 done; 2 a failure the user can fix (one line on stderr, nothing lost);
+    130 interrupted (Ctrl-C); 1 a bug in mdnc (its traceback, then a line saying so).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"mdnc {args.command}"
     try:
         return int(args.run(args) or 0)
-    except _expected_errors() as err:
-        print(f"mdnc {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print(f"mdnc {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    except _expected_errors() as err:
+        message = str(err)
+    except OSError as err:
+        message = _os_message(err)
+    except Exception as err:  # a bug, unless the memory ran out
+        if not _is_out_of_memory(err):
+            import traceback
+
+            traceback.print_exc()
+            print(
+                f"{prefix}: internal error ({type(err).__name__}): this is a bug in mdnc; "
+                "please report it with the traceback above.",
+                file=sys.stderr,
+            )
+            return 1
+        message = (
+            f"out of memory ({_one_line(err)[:200]}); lower --batch-size or --window, or "
+            "free memory"
+        )
+    print(f"{prefix}: error: {_one_line(message)}", file=sys.stderr)
+    return 2

@@ -62,6 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mdnc._utils import remove_leftovers
     from mdnc.checkpoint import load_checkpoint
     from mdnc.data import write_recording
     from mdnc.inference import apply_overlap_add
@@ -71,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     device = _device(args)
     model, config = load_checkpoint(args.checkpoint, map_location=device, weights=args.weights)
     extra = config.get("extra", {})
-    window = args.window or int(extra.get("window", 1024))
     recordings, targets = _inputs_and_targets(args, model)
+    window = _window(args.window or int(extra.get("window", 1024)), recordings, model)
     runner = _runner(args, model, recordings, window, device)
     for recording, target in zip(recordings, targets, strict=True):
         try:
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         except (TypeError, ValueError) as err:
             raise UsageError(f"{recording.path}: {err}") from err
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(target.parent, [target.name])  # of a killed earlier write
         write_recording(target, denoised, like=recording)
         if not args.quiet:
             print(f"{recording.path} -> {target}")
@@ -127,15 +129,39 @@ def _inputs_and_targets(args: argparse.Namespace, model: Any) -> tuple[list, lis
     recordings = [read_recording(p, key=args.key) for p in paths]
     check_channels(recordings, expected=model.in_planes, source=f"the model in {args.checkpoint}")
     targets = [output / r.path.name if to_folder else output for r in recordings]
-    overwritten = {r.path.resolve() for r in recordings} & {t.resolve() for t in targets}
+    overwritten = _inputs_among(recordings, targets)
     if overwritten:
         raise UsageError(
-            f"--output {output} would overwrite the input {sorted(overwritten)[0]}; "
+            f"--output {output} would overwrite the input {overwritten}; "
             "denoise never writes over its inputs: give another output path."
         )
     if len(set(targets)) != len(targets):
         raise DataError(f"several inputs share a file name; outputs in {output} would collide")
     return recordings, targets
+
+
+def _inputs_among(recordings: list, targets: list[Path]) -> Path | None:
+    """An input that one of ``targets`` is (the same path, a link to it, a hard link)."""
+    import os
+
+    inputs = [r.path for r in recordings]
+    resolved = {p.resolve(): p for p in inputs}
+    for target in targets:
+        if target.resolve() in resolved:
+            return resolved[target.resolve()]
+        if target.exists():
+            for p in inputs:
+                if os.path.samefile(p, target):
+                    return p
+    return None
+
+
+def _window(requested: int, recordings: list, model: Any) -> int:
+    """The window: the one asked for, or the longest recording when that is shorter (a
+    window longer than every recording only pads them; the result is the same)."""
+    longest = max(r.data.shape[-1] for r in recordings)
+    min_size = getattr(model, "min_size", (1,))
+    return min(requested, max(longest, int(min_size[0]))) if requested > 0 else requested
 
 
 def _runner(
@@ -144,12 +170,17 @@ def _runner(
     """The ``--engine``'s callable, prepared once for every recording of the job."""
     from mdnc.engines import prepare_engine
     from mdnc.inference import check_arguments, window_layout
+    from mdnc.limits import check_forward_memory
 
     from . import UsageError
 
     try:  # the window is checked before an engine is built for it
         window, overlap, batch_size = check_arguments(model, window, args.overlap, args.batch_size)
         windows = sum(window_layout(r.data.shape[-1], window, overlap)[1] for r in recordings)
+        check_forward_memory(
+            model.eval(), min(batch_size, windows), (window,),
+            f"--window {window} x --batch-size {batch_size}", "lower --batch-size or --window",
+        )  # fmt: skip
         runner, name = prepare_engine(
             model.eval(), args.engine, window, batch_size, device, windows
         )

@@ -37,8 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mdnc.checkpoint import load
+    from mdnc._utils import remove_leftovers
+    from mdnc.checkpoint import CheckpointError, load
     from mdnc.export import example_input, export_onnx, export_torchscript
+    from mdnc.limits import check_forward_memory
 
     from . import UsageError
 
@@ -47,15 +49,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--length must be at least {model.min_size[0]} for this model, got {args.length}."
         )
+    if args.length is not None:  # tracing and checking hold several copies of the graph
+        check_forward_memory(model, 3, (args.length,) * len(model.min_size),
+                             f"--length {args.length}", "give a smaller --length", factor=4)
     out = Path(args.out)
     example = example_input(model, length=args.length)
-    if "torchscript" in args.format:
-        report = export_torchscript(model, out / "model.pt", check_inputs=[example])
-        print(f"wrote {report.path} (max abs difference from PyTorch {report.max_abs_error:.2e})")
-    if "onnx" in args.format:
+    for name, fmt in (("model.pt", "torchscript"), ("model.onnx", "onnx")):
+        if fmt not in args.format:
+            continue
+        remove_leftovers(out, [name])  # of a killed earlier export
         try:
-            report = export_onnx(model, out / "model.onnx", example)
+            if fmt == "torchscript":
+                report = export_torchscript(model, out / name, check_inputs=[example])
+            else:
+                report = export_onnx(model, out / name, example)
         except ImportError as err:
             raise UsageError(str(err)) from err
+        except ValueError as err:  # outputs that are not finite: a broken model
+            raise CheckpointError(f"{args.checkpoint}: {err}") from err
         print(f"wrote {report.path} (max abs difference from PyTorch {report.max_abs_error:.2e})")
     return 0

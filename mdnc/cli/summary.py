@@ -35,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mdnc.contribs.torchsummary import summary
+    from mdnc.limits import check_forward_memory
 
     if args.checkpoint:
         from mdnc.checkpoint import load
@@ -42,5 +43,14 @@ def run(args: argparse.Namespace) -> int:
         model = load(args.checkpoint)
     else:
         model = model_from_arguments(args)
-    summary(model, tuple(args.input_size), batch_size=args.batch_size, device="cpu")
+    from . import UsageError
+
+    size = tuple(args.input_size)
+    if len(size) >= 2 and all(n >= 1 for n in size) and hasattr(model, "in_planes"):
+        check_forward_memory(model, 2, size[1:], f"--input-size {' '.join(map(str, size))}",
+                             "give a smaller --input-size")  # fmt: skip
+    try:
+        summary(model, size, batch_size=args.batch_size, device="cpu")
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"--input-size {' '.join(map(str, size))}: {err}") from err
     return 0

@@ -66,6 +66,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "config.toml); options given here override it; relative paths in the file are "
         "taken from the file's folder",
     )
+    group.add_argument(
+        "--force", action="store_true",
+        help="write the run into a folder that holds other files (never into another run)",
+    )  # fmt: skip
     group.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     groups = add_dataclass_options(parser, DataConfig)
     add_dataclass_options(parser, TrainConfig, groups)
@@ -113,10 +117,17 @@ def _noise_files(source: Any, channels: int, first: str) -> Any:
 
 def _load_data(source: Any, config: Any) -> _Data:
     """The recordings that ``source`` (a DataConfig) describes, for ``config``'s objective."""
-    from mdnc.data import check_channels, read_recordings
+    from mdnc.data import DataError, check_channels, find_recordings, read_recordings
 
     if not source.paths:
         return _synthetic(source, config)
+    if source.noisy:  # counted before anything is read
+        n_data, n_noisy = len(find_recordings(source.paths)), len(find_recordings(source.noisy))
+        if n_data != n_noisy:
+            raise DataError(
+                f"--noisy/--noisy-pair: {n_noisy} recordings for {n_data} DATA recordings; "
+                "they pair up one to one, in the same order."
+            )
     recordings = read_recordings(source.paths, key=source.key)
     first = str(recordings[0].path)
     names = [str(r.path) for r in recordings]
@@ -157,6 +168,37 @@ def _read_file(path: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+#: What a run folder holds (a run killed before its first checkpoint holds some of these).
+RUN_FILES = (
+    "config.json", "config.toml", "model.safetensors", "best.safetensors", "optimizer.pt",
+    "metrics.json", "loss.png", "examples.png",
+)  # fmt: skip
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an ``--out`` that is a file, holds a run, or holds files of the user's."""
+    from mdnc._utils import LOCK_NAME, is_leftover
+
+    from . import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: a file is there; give a folder for the run.")
+    if (out / "config.json").exists():
+        raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
+    if not out.is_dir() or force:
+        return
+    foreign = sorted(
+        p.name for p in out.iterdir()
+        if p.name not in RUN_FILES and p.name != LOCK_NAME and not is_leftover(p.name)
+    )  # fmt: skip
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise UsageError(
+            f"--out {out} is a folder of other files ({', '.join(foreign[:3])}{more}), not a "
+            "run: give a new or empty folder, or --force to write the run's files among them."
+        )
+
+
 def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """The options of a new run: the file's, overridden by the command line's."""
     from mdnc.training import DataConfig, TrainConfig
@@ -166,10 +208,7 @@ def _new_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     if not args.out:
         raise UsageError("--out RUN_DIR is required (or --resume RUN_DIR).")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: a file is there; give a folder for the run.")
-    if (out / "config.json").exists():
-        raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
+    _check_out(out, args.force)
     file = _read_file(args.config) if args.config else {"data": {}, "train": {}}
     data_cli, train_cli = given(args, DataConfig), given(args, TrainConfig)
     if "paths" in data_cli:  # recordings given here replace the file's, and their pairs
@@ -211,7 +250,7 @@ def _check_objective(config: Any, source: Any, noise_given: bool) -> None:
 
 def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """The saved options of the run in ``--resume`` (``--epochs`` etc. may change)."""
-    from mdnc.checkpoint import read_config
+    from mdnc.checkpoint import CheckpointError, read_config
     from mdnc.training import DataConfig, TrainConfig
 
     from . import UsageError
@@ -229,11 +268,18 @@ def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
             f"{', '.join(map(flag, RESUMABLE))} may be given with it, not {', '.join(other)}."
         )
     saved = read_config(out).get("extra", {})
-    if "train" not in saved or "data" not in saved:
+    saved = saved if isinstance(saved, dict) else {}
+    if not all(isinstance(saved.get(k), dict) for k in ("train", "data")):
         raise UsageError(f"{out}: not a run folder of `mdnc train` (no training options saved).")
     fields = {f.name for f in dataclasses.fields(DataConfig)}
-    source = DataConfig(**{k: v for k, v in saved["data"].items() if k in fields})
-    config = TrainConfig(**{**saved["train"], **given(args, TrainConfig)})
+    try:
+        source = DataConfig(**{k: v for k, v in dict(saved["data"]).items() if k in fields})
+        config = TrainConfig(**{**dict(saved["train"]), **given(args, TrainConfig)})
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{out / 'config.json'}: the training options saved there are not valid ({err}); "
+            "the file was changed or comes from another version of mdnc."
+        ) from None
     return source, config, out
 
 

@@ -45,7 +45,15 @@ from .objectives import (
     register_objective,
 )
 from .report import METRICS_NAME
-from .trainer import CONFIG_TOML, Trainer, auto_epochs, evaluate_recordings, split_recordings
+from .trainer import (
+    CONFIG_TOML,
+    DivergenceError,
+    RunInUseError,
+    Trainer,
+    auto_epochs,
+    evaluate_recordings,
+    split_recordings,
+)
 
 __all__ = [
     "CONFIG_TOML",
@@ -56,6 +64,8 @@ __all__ = [
     "Noise2NoiseObjective",
     "Objective",
     "SelfSupervisedObjective",
+    "DivergenceError",
+    "RunInUseError",
     "SplitData",
     "SupervisedObjective",
     "TrainConfig",

@@ -12,14 +12,13 @@ Every file is written atomically (a killed run never leaves half a file).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mdnc._utils import atomic_path, write_json_atomic
+from mdnc._utils import atomic_path, finite_json, write_json_atomic
 
 __all__ = ["METRICS_NAME", "finite_json", "summary_line", "write_report"]
 
@@ -30,17 +29,6 @@ HEADLINE = (
     "residual_whiteness", "residual_output_corr", "residual_acf", "acf_bound", "train_loss",
     "val_loss",
 )  # fmt: skip
-
-
-def finite_json(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_json(v) for v in value]
-    return value
 
 
 def _pyplot() -> Any:

@@ -11,6 +11,7 @@ one. What the windows are and what the loss is comes from the run's
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -24,7 +25,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mdnc._utils import eval_mode, resolve_device
+from mdnc._utils import FolderLockedError, eval_mode, folder_lock, remove_leftovers, resolve_device
 from mdnc.checkpoint import (
     CheckpointError,
     build_model,
@@ -34,6 +35,7 @@ from mdnc.checkpoint import (
 )
 from mdnc.data import DataError, NoiseModel, WindowDataset, snr_db
 from mdnc.inference import DEFAULT_BATCH_SIZE, apply_overlap_add
+from mdnc.limits import check_forward_memory
 
 from . import report
 from .baselines import apply_baseline, tune_baselines
@@ -41,12 +43,28 @@ from .config import ConfigError, DataConfig, TrainConfig, default_arch, write_to
 from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
 
-__all__ = ["CONFIG_TOML", "Trainer", "auto_epochs", "evaluate_recordings", "split_recordings"]
+__all__ = [
+    "CONFIG_TOML",
+    "DivergenceError",
+    "RunInUseError",
+    "Trainer",
+    "auto_epochs",
+    "evaluate_recordings",
+    "split_recordings",
+]
 
 CONFIG_TOML = "config.toml"
 RESIDUAL_KEYS = ("residual_whiteness", "residual_output_corr", "residual_acf", "acf_bound")
 #: Pictures cost about half a second: redrawn at most this often (and after the last epoch).
 PLOT_INTERVAL_S = 15.0
+
+
+class DivergenceError(ValueError):
+    """The training diverged: its loss or its weights are no longer finite numbers."""
+
+
+class RunInUseError(ConfigError):
+    """Another training is writing the run folder (it is locked)."""
 
 
 def auto_epochs(steps_per_epoch: int, target_steps: int = 4000, max_epochs: int = 60) -> int:
@@ -318,12 +336,38 @@ class Trainer:
             raise ConfigError(str(err)) from None
         self.ddp = _Distributed(device)
         self.device = self.ddp.device
+        if self.ddp.main:
+            self.claim_folder()
+
+    def claim_folder(self) -> None:
+        """Lock the run folder for this training (released by :meth:`close`), refuse a
+        folder that holds another run unless resuming, and remove the temporary files
+        of writes that were killed.
+
+        Raises:
+            RunInUseError: another training holds the folder.
+            ConfigError: the folder holds a run and this training does not resume it.
+        """
+        self._lock = contextlib.ExitStack()
+        try:
+            self._lock.enter_context(folder_lock(self.out))
+        except FolderLockedError as err:
+            raise RunInUseError(str(err)) from None
+        if not self.resuming and (self.out / "config.json").exists():
+            raise ConfigError(
+                f"{self.out} already holds a run; resume it (resume=True, --resume) or "
+                "write the new run elsewhere."
+            )
+        remove_leftovers(self.out)
 
     def close(self) -> None:
-        """Leave the process group (if :meth:`setup_device` joined one)."""
+        """Leave the process group (if :meth:`setup_device` joined one) and unlock."""
         ddp = getattr(self, "ddp", None)
         if ddp is not None:
             ddp.close()
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
 
     def setup_data(self) -> None:
         """The objective, the split, the training windows and the held-out data."""
@@ -356,6 +400,11 @@ class Trainer:
                 f"window ({c.window}) is shorter than this network's minimum input of "
                 f"{self.model.min_size[0]} samples."
             )
+        per_process = c.batch_size // self.ddp.world
+        check_forward_memory(
+            self.model, per_process, (c.window,), f"a training step of batch_size "
+            f"{per_process} x window {c.window}", "lower batch_size or window", training=True,
+        )  # fmt: skip
         self.net: nn.Module = self.model
         if self.ddp.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -502,10 +551,14 @@ class Trainer:
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
                 output = self.net(batch.input)
             loss = self.objective.loss(output, batch)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self.diverged(f"the training loss is {value} at step {steps + 1} of epoch "
+                              f"{epoch + 1}")  # fmt: skip
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            total += float(loss.detach())
+            total += value
             steps += 1
             bar.set_postfix(loss=f"{total / steps:.4f}")
         self.scheduler.step()
@@ -562,10 +615,33 @@ class Trainer:
                 count += self.objective.loss_count(batch)
         return total / max(count, 1.0)
 
+    def diverged(self, what: str) -> None:
+        """Stop the run: it diverged (the last good checkpoint stays as it is).
+
+        Raises:
+            DivergenceError: always, saying where the last good checkpoint is.
+        """
+        kept = (
+            f"the checkpoint of epoch {self.history[-1]['epoch']} in {self.out} is kept"
+            if self.history
+            else "no checkpoint was written"
+        )
+        raise DivergenceError(
+            f"training diverged: {what} (lr {self.config.lr:g}); {kept}. Lower the learning "
+            "rate (lr, --lr) or check the recordings for outliers."
+        )
+
     # -- checkpoint and report ----------------------------------------------------------
 
     def save(self) -> None:
-        """Checkpoint the weights, optimizer, scheduler, history and options."""
+        """Checkpoint the weights, optimizer, scheduler, history and options.
+
+        Raises:
+            DivergenceError: the weights are not finite (nothing is written).
+        """
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            epoch = self.history.pop()["epoch"]
+            self.diverged(f"the weights are not finite after epoch {epoch}")
         c = self.config
         extra = {
             "epoch": self.history[-1]["epoch"],
@@ -592,7 +668,10 @@ class Trainer:
     def best_epoch(self) -> dict[str, Any] | None:
         """``{"epoch", "val_loss"}`` of the lowest validation loss so far (earliest on a
         tie), or None without validation windows."""
-        rows = [h for h in self.history if h.get("val_loss") is not None]
+        rows = [
+            h for h in self.history
+            if h.get("val_loss") is not None and math.isfinite(h["val_loss"])
+        ]  # fmt: skip
         if not rows:
             return None
         row = min(rows, key=lambda h: h["val_loss"])
