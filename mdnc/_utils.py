@@ -12,7 +12,7 @@ Everything here imports the standard library only (torch on first use), so that
   suffix the writer needs, so two processes never share one and a crash leaves nothing
   that looks like a recording.
 * :func:`remove_leftovers` removes the temporary files that a killed write left behind;
-  :func:`folder_lock` holds a lock file in a folder (a run being written) for one process.
+  :func:`folder_lock` locks a folder (a run being written) for one process.
 * :func:`finite_json`: non-finite floats replaced by ``None`` (strict JSON has no NaN).
 * :func:`eval_mode`: evaluation mode for a block, each submodule's own mode restored.
 * :func:`resolve_device`: ``"auto"`` and device strings, checked; :data:`DEVICE_HELP`
@@ -195,76 +195,72 @@ def is_leftover(name: str) -> bool:
     return _TEMPORARY.match(name) is not None
 
 
+#: The lock file of a folder being written, on Windows only (see :func:`folder_lock`).
+LOCK_NAME = ".mdnc.lock"
+
+
 class FolderLockedError(RuntimeError):
     """Another process holds the lock of a folder (see :func:`folder_lock`)."""
 
 
-#: The lock file of a folder being written (see :func:`folder_lock`).
-LOCK_NAME = ".mdnc.lock"
+@contextlib.contextmanager
+def folder_lock(folder: PathLike) -> Iterator[Path]:
+    """Hold ``folder``'s lock for the block; the folder is created if needed, and removed
+    again afterwards when this call created it and it is still empty (a failed start).
+
+    The lock is the operating system's (``flock`` on the folder itself; on Windows, a
+    byte-range lock on a hidden ``.mdnc.lock`` file): a killed process releases it, so
+    no stale lock is ever left, and no file is added to the folder.
+
+    Raises:
+        FolderLockedError: another process holds the lock.
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with _locked(folder):
+            yield folder
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
 
 
 @contextlib.contextmanager
-def folder_lock(folder: PathLike) -> Iterator[Path]:
-    """Hold ``folder``'s lock file for the block; the folder is created if needed.
-
-    The lock is the operating system's (``flock``): a killed process releases it, so
-    no stale lock is ever left. The holder's process id is written into the file for
-    the message others get.
-
-    Raises:
-        FolderLockedError: another process holds the lock (the message names it).
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
-    with open(path, "a+", encoding="utf-8") as f:
-        if not _try_lock(f):
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise FolderLockedError(
-                f"{folder} is being written by {holder}: wait for it to finish "
-                "(or stop it) before writing into that folder."
-            )
-        try:
-            f.truncate(0)
-            f.write(f"process {os.getpid()}\n")
-            f.flush()
-            yield path
-        finally:
-            _unlock(f)
-
-
-def _try_lock(f: Any) -> bool:
+def _locked(folder: Path) -> Iterator[None]:
+    busy = FolderLockedError(
+        f"{folder} is being written by another process (a training running there): wait "
+        "for it to finish, or stop it, before writing into that folder."
+    )
     try:
         import fcntl
-    except ImportError:  # Windows: the C runtime's byte-range lock
+    except ImportError:  # Windows: the C runtime's byte-range lock on a lock file
         import msvcrt
 
-        try:
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as err:
-        if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            return False
-        raise
-    return True
-
-
-def _unlock(f: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:
-        import msvcrt
-
-        with contextlib.suppress(OSError):
-            f.seek(0)
-            msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+        with open(folder / LOCK_NAME, "a+b") as f:
+            try:
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            except OSError:
+                raise busy from None
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    f.seek(0)
+                    msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
         return
-    fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise busy from None
+            raise
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def finite_json(value: Any) -> Any:

@@ -239,6 +239,8 @@ def apply_overlap_add(
             or CUDA where there is none), the signal is empty, not
             1-D or 2-D, has a channel count the model does not take, or contains NaN/Inf,
             or the model's output has the wrong shape.
+        mdnc.limits.ResourceError: a batch of windows would need more memory than the
+            limits allow (a ``ValueError``; checked before anything is allocated).
 
     Example:
         >>> import numpy as np
@@ -256,6 +258,13 @@ def apply_overlap_add(
     model_device, dtype = _model_placement(model)
     run_device = _run_device(device, model_device, x)
     hop, n_windows = window_layout(length, window, overlap)
+    if isinstance(model, nn.Module):
+        from .limits import check_forward_memory
+
+        check_forward_memory(
+            model, min(batch_size, n_windows), (window,),
+            f"window {window} x batch_size {batch_size}", "lower batch_size or window",
+        )  # fmt: skip
     runner = _engine_runner(model, engine, window, batch_size, run_device, n_windows)
     if runner is not model:  # ONNX Runtime: float32 on the CPU, nothing to move
         model, model_device, dtype, device = runner, None, torch.float32, None

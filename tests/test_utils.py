@@ -133,7 +133,15 @@ def test_write_text_and_json_atomic(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "c.json").read_text()) == {"a": [1, 2]}
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), {"k": object()}])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_write_json_atomic_writes_non_finite_numbers_as_null(tmp_path: Path, value: float) -> None:
+    write_json_atomic(tmp_path / "c.json", {"value": value, "list": [1.0, value]})
+    text = (tmp_path / "c.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    assert json.loads(text) == {"value": None, "list": [1.0, None]}
+
+
+@pytest.mark.parametrize("bad", [{"k": object()}, object()])
 def test_write_json_atomic_refuses_and_keeps_the_old_file(tmp_path: Path, bad: Any) -> None:
     path = tmp_path / "c.json"
     path.write_text('{"old": true}\n')

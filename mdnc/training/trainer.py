@@ -275,6 +275,7 @@ class Trainer:
         self.start_epoch = 0
         self.metrics: dict[str, Any] = {}
         self._last_plot = -float("inf")
+        self._options_written = False
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -296,7 +297,8 @@ class Trainer:
 
     def setup(self) -> None:
         """Device and process group, data, model, optimizer; then the checkpoint to resume
-        or the weights to start from; then ``config.toml`` (rank 0)."""
+        or the weights to start from. (``config.toml`` is written with the first
+        checkpoint, so that a run that fails before changes nothing.)"""
         self.setup_device()
         self.setup_data()
         self.setup_model()
@@ -305,8 +307,6 @@ class Trainer:
             self.restore()
         elif self.config.init_from is not None:
             self.init_from(self.config.init_from)
-        if self.ddp.main:
-            self.write_options()
 
     def write_options(self) -> None:
         """``config.toml``: the options as given (derived defaults noted in comments)."""
@@ -521,6 +521,9 @@ class Trainer:
             # The checkpoint first: a run killed before its report still resumes from
             # this epoch, and the report is rewritten from the saved history.
             self.save()
+            if not self._options_written:
+                self.write_options()
+                self._options_written = True
             self.write_report(outputs, last=epoch + 1 == self.config.epochs)
             if self.progress:
                 from tqdm import tqdm

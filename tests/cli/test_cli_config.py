@@ -133,14 +133,20 @@ def test_paired_and_added_noise_together_is_a_config_error(tmp_path: Path, capsy
 
 
 def test_an_unexpected_value_error_in_the_loop_is_a_bug_with_a_traceback(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture
 ) -> None:
     def broken(self, epoch: int) -> float:
         raise ValueError("internal inconsistency")
 
     monkeypatch.setattr("mdnc.training.trainer.Trainer.train_epoch", broken)
-    with pytest.raises(ValueError, match="internal inconsistency"):
-        main(["train", "--out", str(tmp_path / "run"), *SMALL, *TINY])
+    assert main(["train", "--out", str(tmp_path / "run"), *SMALL, *TINY]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert 'raise ValueError("internal inconsistency")' in err
+    assert err.splitlines()[-1] == (
+        "mdnc train: internal error (ValueError): this is a bug in mdnc; please report it "
+        "with the traceback above."
+    )
 
 
 def test_relative_paths_in_a_config_file_are_taken_from_its_folder(tmp_path: Path) -> None:

@@ -106,8 +106,8 @@ BAD = [
             "--objective",
             "noise2noise",
         ],
-        "got 2 paired (--noisy/--noisy-pair) recordings for 3 DATA recordings; they must "
-        "pair up one to one, in the same order",
+        "--noisy/--noisy-pair: 2 recordings for 3 DATA recordings; they pair up one to one, "
+        "in the same order.",
         id="noisy-pair-count",
     ),
     pytest.param(
