@@ -40,6 +40,7 @@ MODULES = (
     "mdnc.inference",
     "mdnc.engines",
     "mdnc.export",
+    "mdnc.limits",
     "mdnc.registry",
 )
 
