@@ -159,6 +159,8 @@ def test_the_default_network_follows_the_objective(tmp_path) -> None:
                       tmp_path / "run", progress=False)  # fmt: skip
     trainer.setup()
     assert trainer.config.arch == "BlindSpotNet1d" and trainer.objective.blind
+    trainer.write_options()  # written with the first checkpoint
+    trainer.close()
     toml = (tmp_path / "run" / "config.toml").read_text()
     assert "# arch is unset: the objective's network, BlindSpotNet1d here." in toml
 
