@@ -81,7 +81,7 @@ _current: Limits | None = None
 
 
 def _parse_size(name: str, text: str) -> int:
-    found = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KMGT]?)i?B?\s*", text.upper())
+    found = re.fullmatch(r"\s*([0-9.E+]+)\s*([KMGT]?)I?B?\s*", text.upper())
     value = float(found[1]) if found else math.nan
     if not found or not math.isfinite(value) or value <= 0:
         raise ResourceError(f"{name} must be a positive size such as 64G or 5e9, got {text!r}.")
@@ -119,11 +119,11 @@ def set_limits(limits: Limits | None = None, **changes: int | None) -> Limits:
         >>> _ = set_limits(old)
     """
     global _current
+    if limits is None and not changes:  # back to the environment's (not read here)
+        previous, _current = _current or Limits(), None
+        return previous
     previous = get_limits()
-    if limits is None and not changes:
-        _current = None
-    else:
-        _current = dataclasses.replace(limits or previous, **changes)
+    _current = dataclasses.replace(limits or previous, **changes)
     return previous
 
 
