@@ -40,7 +40,6 @@ MODULES = (
     "mdnc.inference",
     "mdnc.engines",
     "mdnc.export",
-    "mdnc.limits",
     "mdnc.registry",
 )
 
@@ -651,6 +650,21 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "print(CONFIG_NAME)\nconfig = json.loads(Path('run', CONFIG_NAME).read_text())\n"
                 "print(sorted(config))\nprint(config['class'], config['kwargs'], config['extra'])\n"
             ))],
+        },
+        "HASHES_KEY": {
+            "summary": "The entry of `config.json` with the SHA-256 of each weight and state "
+            "file, verified when the file is loaded.",
+            "examples": [("Example", _code('''
+                import json
+                from pathlib import Path
+
+                from mdnc.checkpoint import HASHES_KEY, build_model, model_config, save_checkpoint
+
+                net = build_model(model_config('AE1d', channel=4, layers=[1, 1]))
+                save_checkpoint('run', net, best=True)
+                hashes = json.loads(Path('run/config.json').read_text())[HASHES_KEY]
+                print(HASHES_KEY, sorted(hashes))
+            '''))],
         },
         "WEIGHTS_NAME": {
             "summary": "The name of the file of a checkpoint that holds the weights "
@@ -1340,6 +1354,20 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 print(float(objective.loss(output, Batch(output, target))))  # (1 + 1 + 9 + 9) / 4
                 mask = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])
                 print(float(objective.loss(output, Batch(output, target, weight=mask))))
+            '''))],
+        },
+        "DivergenceError": {
+            "examples": [("Example", _code('''
+                from mdnc.training import DivergenceError
+
+                print(issubclass(DivergenceError, ValueError))
+            '''))],
+        },
+        "RunInUseError": {
+            "examples": [("Example", _code('''
+                from mdnc.training import ConfigError, RunInUseError
+
+                print(issubclass(RunInUseError, ConfigError))
             '''))],
         },
         "ConfigError": {

@@ -295,8 +295,30 @@ def _read_hdf5(path: Path, key: str | None) -> Recording:
         rate = dataset.attrs.get("sample_rate")
     if not isinstance(data, np.ndarray) or data.dtype.fields is not None:
         raise DataError(f"{path}: dataset {key!r} is not a numeric array")
-    sample_rate = int(rate) if rate is not None and np.ndim(rate) == 0 else None
+    sample_rate = _hdf5_rate(rate, path, key)
     return _finish(data, path, "hdf5", warn_shape=True, key=key, sample_rate=sample_rate)
+
+
+def _hdf5_rate(rate: Any, path: Path, key: str) -> int | None:
+    """The ``sample_rate`` attribute of a dataset as an int; ``None`` if absent or not a
+    single value.
+
+    Raises:
+        DataError: a single value that is not a whole number of Hz >= 1 (NaN, negative,
+            44100.5, a word...).
+    """
+    if rate is None or np.ndim(rate) != 0:
+        return None
+    try:
+        value = float(rate.decode() if isinstance(rate, bytes) else rate)
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        value = float("nan")
+    if not (np.isfinite(value) and value.is_integer() and value >= 1):
+        raise DataError(
+            f"{path}: the sample_rate attribute of dataset {key!r} must be a whole number of "
+            f"Hz >= 1, got {rate!r}"
+        )
+    return int(value)
 
 
 def _detect_delimiter(sample: list[str]) -> str | None:
@@ -420,6 +442,7 @@ def read_recording(path: str | os.PathLike[str], key: str | None = None) -> Reco
         DataError: the file is missing, of an unsupported suffix, unreadable, empty, holds
             NaN/Inf samples, has more than 2 dimensions, or the key does not exist; the
             message starts with the file name.
+        TypeError: ``key`` is neither a string nor ``None``.
 
     Example:
         >>> rec = read_recording("ecg.csv")  # doctest: +SKIP
@@ -428,13 +451,15 @@ def read_recording(path: str | os.PathLike[str], key: str | None = None) -> Reco
     """
     path = Path(path)
     fmt = _format_of(path)
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key must be a string or None, got {key!r} ({type(key).__name__}).")
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a {path.suffix} file")
     try:
         return _READERS[fmt](path, key)
-    except DataError:
+    except (DataError, Warning):  # a warning that a filter made an error is not a bad file
         raise
     except Exception as error:  # every library has its own exceptions for a bad file
         reason = _reason(error)

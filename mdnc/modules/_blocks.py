@@ -13,6 +13,7 @@ system exactly (checkpoints are interchangeable):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -20,7 +21,20 @@ import torch
 from torch import Tensor, nn
 
 from . import _factory as F
-from ._checks import check_choice, check_kernel, check_order, check_per_axis, check_positive_int
+from ._checks import (
+    check_choice,
+    check_floating,
+    check_kernel,
+    check_like_parameters,
+    check_not_empty,
+    check_order,
+    check_per_axis,
+    check_positive_int,
+    check_rank_and_channels,
+    expected_shape,
+    first_parameter,
+    shape_text,
+)
 from ._units import BranchUnit
 
 __all__ = ["_BlockPlainNd", "_BlockBottleneckNd", "_BlockResStkNd", "block_class", "BLOCK_DEPTH"]
@@ -114,13 +128,47 @@ def shortcut(
     return nn.Sequential(*layers)
 
 
+def _check_padding(padding: Any, kernel: tuple[int, ...], order: int) -> tuple[int, ...]:
+    """Return the per-axis padding; it must be ``kernel_size // 2`` on every axis.
+
+    Any other padding makes the residual branch longer or shorter than the shortcut, and
+    every forward would fail adding them: it is rejected here instead.
+    """
+    pads = check_per_axis("padding", padding, order, minimum=0)
+    need = tuple(k // 2 for k in kernel)
+    if pads != need:
+        shown = need[0] if len(set(need)) == 1 else need
+        raise ValueError(
+            f"padding must be kernel_size // 2 on every axis ({shown!r} for kernel_size="
+            f"{kernel_text(kernel)}) so that the branch keeps the shortcut's size, got "
+            f"{padding!r}."
+        )
+    return pads
+
+
+def kernel_text(kernel: tuple[int, ...]) -> str:
+    """``3`` for ``(3, 3)``, ``(3, 1)`` for ``(3, 1)``: a kernel as it is usually given."""
+    return str(kernel[0]) if len(set(kernel)) == 1 else str(kernel)
+
+
 class _BlockNd(nn.Module):
-    """Shared construction of the plain and bottleneck residual blocks."""
+    """Shared construction and input checks of the plain and bottleneck residual blocks.
+
+    A block used on its own checks its input at every call (outside TorchScript and
+    tracing), like the networks; the blocks inside a network do not (the network has
+    checked its input): their stack clears :attr:`_check_inputs`.
+    """
 
     __constants__ = ["inplace_add"]
+    # Python-side bookkeeping of the input checks, which TorchScript never runs.
+    __jit_ignored_attributes__: ClassVar[list[str]] = [
+        "_check_inputs", "_order", "_stride", "_output_size", "_scaler", "_normalizer",
+    ]  # fmt: skip
 
     order: ClassVar[int | None] = None
     depth: ClassVar[int] = 0
+    #: Whether ``forward`` checks its input; cleared on the blocks a network owns.
+    _check_inputs = True
 
     def __init__(
         self,
@@ -143,20 +191,16 @@ class _BlockNd(nn.Module):
         check_positive_int("out_planes", out_planes)
         kernel = check_kernel(kernel_size, order)
         strides = check_per_axis("stride", stride, order)
-        check_per_axis("padding", padding, order, minimum=0)
+        _check_padding(padding, kernel, order)
         normalizer = check_choice("normalizer", normalizer, F.NORMALIZERS)
         activator = check_choice("activator", activator, F.ACTIVATORS)
         layer_order = check_choice("layer_order", layer_order, F.LAYER_ORDERS)
         scaler = check_choice("scaler", scaler, F.SCALERS)
-        if output_size is not None:
-            if scaler != "up":
-                raise ValueError(
-                    f"output_size is only used with scaler='up', got output_size={output_size!r} "
-                    f"with scaler={scaler!r}."
-                )
-            output_size = check_per_axis("output_size", output_size, order)
+        output_size = _check_output_size(output_size, scaler, normalizer, order)
         self.in_planes = in_planes
         self.out_planes = out_planes
+        self._order, self._stride, self._output_size = order, strides, output_size
+        self._scaler, self._normalizer = scaler, normalizer
         self._build(
             order, in_planes, out_planes, kernel, strides, padding, output_size,
             normalizer, activator, layer_order, scaler,
@@ -173,6 +217,82 @@ class _BlockNd(nn.Module):
     def _build(self, order: int, *args: Any) -> None:
         raise NotImplementedError
 
+    def _output_spatial(self, spatial: tuple[int, ...]) -> tuple[int, ...]:
+        """The spatial size of the output for an input of spatial size ``spatial``."""
+        if self._scaler == "down":
+            return tuple(-(-n // s) for n, s in zip(spatial, self._stride, strict=True))
+        if self._output_size is not None:
+            return self._output_size
+        return tuple(n * s for n, s in zip(spatial, self._stride, strict=True))
+
+    def _validate(self, x: Tensor) -> None:
+        """Check an input of ``(B, in_planes, *spatial)``, as the networks do."""
+        who = type(self).__name__
+        expected = expected_shape(self._order, "in_planes")
+        reference = first_parameter(self)
+        check_floating(x, who, expected, reference)
+        check_rank_and_channels(x, who, expected, self._order + 2, self.in_planes, "in_planes")
+        check_not_empty(x, who, expected)
+        check_like_parameters(x, who, reference, holder="block")
+        self._check_size(x, who)
+
+    def _check_size(self, x: Tensor, who: str) -> None:
+        """Check that the normalizer sees more than one value per channel.
+
+        Instance normalization takes its statistics over the spatial axes (in training and
+        evaluation alike), batch normalization in training over the batch too; both see the
+        input's size and the output's size (the shortcut's normalizer).
+        """
+        if self._normalizer == "null" or (self._normalizer == "batch" and not self.training):
+            return
+        spatial = tuple(x.shape[2:])
+        out = self._output_spatial(spatial)
+        values = min(math.prod(spatial), math.prod(out))
+        if self._normalizer == "batch":
+            if values * x.shape[0] > 1:
+                return
+            raise ValueError(
+                f"{who} needs more than one value per channel for batch normalization in "
+                f"training (a batch of several, or a larger size), got an input of shape "
+                f"{shape_text(x)} (output size {out})."
+            )
+        if values > 1:
+            return
+        hint = ""
+        if self._order == 1 and self._output_size is None:
+            least = self._stride[0] + 1 if self._scaler == "down" else 2
+            hint = f" (at least {max(2, least)} samples)"
+        raise ValueError(
+            f"{who} needs inputs whose size and output size keep more than one element per "
+            f"channel{hint}, for instance normalization; got an input of shape "
+            f"{shape_text(x)}, whose output size is {out}."
+        )
+
+    def _checked(self, x: Tensor) -> None:
+        """Check ``x`` if this block is called on its own (not from a network)."""
+        if self._check_inputs and not torch.jit.is_tracing():
+            self._validate(x)
+
+
+def _check_output_size(
+    output_size: Any, scaler: str, normalizer: str, order: int
+) -> tuple[int, ...] | None:
+    """Return ``output_size`` checked (per axis), or ``None``."""
+    if output_size is None:
+        return None
+    if scaler != "up":
+        raise ValueError(
+            f"output_size is only used with scaler='up', got output_size={output_size!r} "
+            f"with scaler={scaler!r}."
+        )
+    size = check_per_axis("output_size", output_size, order)
+    if normalizer in ("pinst", "inst") and math.prod(size) <= 1:
+        raise ValueError(
+            f"output_size must keep more than one element for instance normalization "
+            f"(normalizer={normalizer!r}), got {output_size!r}."
+        )
+    return size
+
 
 class _BlockPlainNd(_BlockNd):
     """N-d plain residual block: ``conv1`` (k, stride 1) then ``conv2`` (k, resampling).
@@ -183,7 +303,8 @@ class _BlockPlainNd(_BlockNd):
         kernel_size: odd kernel size, an int or one per axis.
         stride: resampling factor (down-sampling with ``scaler='down'``, up-sampling with
             ``'up'``), an int or one per axis.
-        padding: convolution padding, usually ``kernel_size // 2``.
+        padding: convolution padding: ``kernel_size // 2`` on every axis, the only value
+            that keeps the branch and the shortcut the same size (1 for kernel size 3).
         output_size: with ``scaler='up'``, the output size instead of a factor.
         normalizer: ``'pinst'`` (instance norm with affine), ``'inst'``, ``'batch'`` or
             ``'null'``.
@@ -210,6 +331,9 @@ class _BlockPlainNd(_BlockNd):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """The branch plus the shortcut; the input is checked first on a block used alone."""
+        if not torch.jit.is_scripting():
+            self._checked(x)
         res = self.conv2(self.conv1(x))
         shortcut = x if self.in_node is None else self.in_node(x)
         if self.inplace_add:
@@ -238,6 +362,9 @@ class _BlockBottleneckNd(_BlockNd):
         self.conv3 = branch_unit(order, in_planes, out_planes, 1, ones, 0, None, "down", *unit)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The branch plus the shortcut; the input is checked first on a block used alone."""
+        if not torch.jit.is_scripting():
+            self._checked(x)
         res = self.conv3(self.conv2(self.conv1(x)))
         shortcut = x if self.in_node is None else self.in_node(x)
         if self.inplace_add:
@@ -333,6 +460,9 @@ class _BlockResStkNd(nn.Module):
             scaler=scaler,
             **geometry,
         )
+        # The network checks its input: its blocks need not check theirs at every call.
+        for block in (*self.conv_list, self.conv_scale):
+            block._check_inputs = False
         self.export_hidden = export_hidden
         self.with_skip = skip_planes > 0
         self.checkpointing = False

@@ -20,7 +20,20 @@ from .._utils import is_int
 from . import _factory as F
 from . import _fused
 from ._blocks import BLOCK_DEPTH, _BlockResStkNd, _resolve_order, crop_to
-from ._checks import check_choice, check_kernel, check_layers, check_per_axis, check_positive_int
+from ._checks import (
+    check_choice,
+    check_floating,
+    check_kernel,
+    check_layers,
+    check_like_parameters,
+    check_not_empty,
+    check_per_axis,
+    check_positive_int,
+    check_rank_and_channels,
+    expected_shape,
+    first_parameter,
+)
+from ._checks import shape_text as _shape_text
 from ._layout import channels_last_allowed, run_channels_last
 
 __all__ = ["_AENd", "_UNetNd", "_EncoderNetNd", "_DecoderNetNd"]
@@ -53,10 +66,6 @@ class _Geometry:
 
     def stack_args(self, order: int, block: str) -> dict[str, Any]:
         return {"order": order, "block": block, "kernel_size": self.kernel, "padding": self.padding}
-
-
-def _shape_text(x: Tensor) -> str:
-    return "(" + ", ".join(str(s) for s in x.shape) + ")"
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -118,28 +127,15 @@ class _NetNd(nn.Module):
         return f"{type(self).__name__}"
 
     def _check_tensor(self, x: Tensor, planes: int, what: str) -> None:
-        """Check the type, rank and channel count of an input of ``(B, planes, *spatial)``."""
-        axes = ("L",) if self.order == 1 else tuple(f"S{i + 1}" for i in range(self.order))
-        expected = f"(B, {what}, {', '.join(axes)})"
-        if not isinstance(x, Tensor):
-            raise TypeError(
-                f"{self._describe()} expects a torch.Tensor {expected}, got {type(x).__name__}."
-            )
-        if not x.is_floating_point():
-            raise TypeError(
-                f"{self._describe()} expects a floating-point tensor, got dtype {x.dtype}; "
-                f"convert it with x.float()."
-            )
-        if x.dim() != self.order + 2:
-            raise ValueError(
-                f"{self._describe()} expects a {self.order + 2}-D tensor {expected}, got a "
-                f"{x.dim()}-D tensor of shape {_shape_text(x)}."
-            )
-        if x.shape[1] != planes:
-            raise ValueError(
-                f"{self._describe()} expects {planes} input channels ({what}), got {x.shape[1]} "
-                f"channels in a tensor of shape {_shape_text(x)}."
-            )
+        """Check an input of ``(B, planes, *spatial)``: its type, rank, channel count and
+        size (non-empty), and its dtype and device against the parameters'."""
+        expected = expected_shape(self.order, what)
+        who = self._describe()
+        reference = first_parameter(self)
+        check_floating(x, who, expected, reference)
+        check_rank_and_channels(x, who, expected, self.order + 2, planes, what)
+        check_not_empty(x, who, expected)
+        check_like_parameters(x, who, reference)
 
     def _check_depth(self, x: Tensor, stride: tuple[int, ...], n_down: int) -> None:
         """Check that ``n_down`` down-samplings leave more than one element per channel.
@@ -198,8 +194,14 @@ class _FreeSizeNetNd(_NetNd):
 
     @property
     def min_size(self) -> tuple[int, ...]:
-        """Per axis, the smallest size that the network accepts when every axis has it."""
+        """Per axis, the smallest size that the network accepts when every axis has it.
+
+        An axis that is never resampled (kernel size 1) takes any size, as long as the
+        deepest map keeps more than one element: when no axis is resampled, that takes 2.
+        """
         n_down = len(self._layers) + self._n_down_offset
+        if all(s == 1 for s in self._stride):
+            return (2,) * len(self._stride)
         return tuple(s**n_down + 1 if s > 1 else 1 for s in self._stride)
 
     def _validate(self, x: Tensor) -> None:
@@ -536,11 +538,14 @@ class _DecoderNetNd(_NetNd):
         if not isinstance(x, Tensor) or not x.is_floating_point():
             got = x.dtype if isinstance(x, Tensor) else type(x).__name__
             raise TypeError(f"{self._describe()} expects a floating-point torch.Tensor, got {got}.")
+        expected = f"(B, {self.in_length})"
         if x.dim() != 2 or x.shape[1] != self.in_length:
             raise ValueError(
-                f"{self._describe()} expects a vector input of shape (B, {self.in_length}) "
+                f"{self._describe()} expects a vector input of shape {expected} "
                 f"(in_length={self.in_length}), got a tensor of shape {_shape_text(x)}."
             )
+        check_not_empty(x, self._describe(), expected)
+        check_like_parameters(x, self._describe(), first_parameter(self))
 
     def _forward(self, x: Tensor) -> Tensor:
         if self.conv_in is not None:

@@ -46,7 +46,13 @@ from mdnc.registry import register_model
 
 # The documented family registers first, whatever imports this module (the registry's order).
 from . import resnet  # noqa: F401
-from ._checks import check_layers, check_positive_int
+from ._checks import (
+    check_floating,
+    check_layers,
+    check_like_parameters,
+    check_positive_int,
+    first_parameter,
+)
 
 __all__ = ["BlindSpotNet1d", "estimate_blend", "noise_variance"]
 
@@ -217,17 +223,16 @@ class BlindSpotNet1d(nn.Module):
         self.blend.fill_(float(value))
 
     def _check_input(self, x: Tensor) -> None:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"BlindSpotNet1d expects a torch.Tensor (B, in_planes, L), got "
-                            f"{type(x).__name__}.")  # fmt: skip
-        if not x.is_floating_point():
-            raise TypeError(f"BlindSpotNet1d expects a floating-point tensor, got dtype "
-                            f"{x.dtype}; convert it with x.float().")  # fmt: skip
-        if x.dim() != 3 or x.shape[1] != self.in_planes or x.shape[0] == 0 or x.shape[2] == 0:
+        """Check the type, shape (non-empty), dtype and device of an input."""
+        reference = first_parameter(self)
+        expected = f"(B, {self.in_planes}, L)"
+        check_floating(x, "BlindSpotNet1d", expected, reference)
+        if x.dim() != 3 or x.shape[1] != self.in_planes or x.numel() == 0:
             raise ValueError(
-                f"BlindSpotNet1d expects a non-empty 3-D tensor (B, {self.in_planes}, L), got "
-                f"shape {tuple(x.shape)}."
+                f"BlindSpotNet1d expects a non-empty 3-D tensor {expected}, got shape "
+                f"{tuple(x.shape)}."
             )
+        check_like_parameters(x, "BlindSpotNet1d", reference)
 
 
 def noise_variance(x: Tensor) -> Tensor:

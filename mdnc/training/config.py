@@ -312,10 +312,8 @@ class TrainConfig:
         self.lr = _checked(check_real, "lr", self.lr, low=0.0, low_open=True, what="a number")
         if self.snr_db is not None:
             self.snr_db = _checked(parse_snr, self.snr_db)
-        self.hum_hz = _checked(check_real, "hum_hz", self.hum_hz, low=0.0, low_open=True)
-        self.sample_rate = _checked(
-            check_real, "sample_rate", self.sample_rate, low=0.0, low_open=True
-        )
+        self.sample_rate = _check_sample_rate(self.sample_rate)
+        self.hum_hz = _check_hum(self.hum_hz, self.sample_rate, self.noise)
         self.blind_spot = _checked(check_int, "blind_spot", self.blind_spot, 1)
         self.mask_radius = _checked(check_int, "mask_radius", self.mask_radius, 1)
         self.mask_fraction = _checked(
@@ -347,6 +345,27 @@ class TrainConfig:
             shape["block"] = self.block
         return model_config(arch, **shape, kernel_size=self.kernel_size, in_planes=channels,
                             out_planes=channels)  # fmt: skip
+
+
+def _check_sample_rate(value: Any) -> float:
+    """The sampling rate: a whole number of Hz > 0 (an int, or a float such as ``1000.0``)."""
+    what = "a whole number of Hz"
+    rate = _checked(check_real, "sample_rate", value, low=0.0, low_open=True, what=what)
+    if not rate.is_integer():
+        raise ConfigError(f"sample_rate must be {what} > 0, got {value!r}.")
+    return rate
+
+
+def _check_hum(value: Any, sample_rate: float, noise: str) -> float:
+    """The mains frequency: a finite number of Hz > 0; below the Nyquist frequency
+    ``sample_rate / 2`` when the hum noise model uses it (else unused, and not compared)."""
+    hum_hz = _checked(check_real, "hum_hz", value, low=0.0, low_open=True)
+    if noise == "hum" and not hum_hz < sample_rate / 2:
+        raise ConfigError(
+            f"hum_hz must be a number of Hz below sample_rate / 2 = {sample_rate / 2:g} (the "
+            f"Nyquist frequency) for the hum noise model, got {value!r}."
+        )
+    return hum_hz
 
 
 def _check_layers(layers: Any) -> list[int]:
@@ -395,7 +414,9 @@ class DataConfig:
             setattr(self, name, [os.fspath(p) for p in value])
         if self.key is not None and not isinstance(self.key, str):
             raise ConfigError(f"key must be a string, got {self.key!r}.")
-        if not isinstance(self.synthetic, Sequence) or len(self.synthetic) != 2:
+        synthetic = self.synthetic
+        listed = isinstance(synthetic, Sequence) and not isinstance(synthetic, (str, bytes))
+        if not listed or len(synthetic) != 2:
             raise ConfigError(f"synthetic must be two ints N LENGTH, got {self.synthetic!r}.")
         self.synthetic = [
             _checked(check_int, "synthetic N", self.synthetic[0], 1),
@@ -450,7 +471,10 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
     hint = typing.get_type_hints(cls)[name]
     if float in typing.get_args(hint) or hint is float:
         if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # beyond the float range: the option's check says so
+                return value
     return value
 
 
