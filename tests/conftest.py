@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -14,6 +15,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+def property_settings(max_examples: int, *suppressed: HealthCheck) -> settings:
+    """Hypothesis settings of the property suites: the same examples at every run (CI is
+    deterministic), no deadline (a loaded 2-core machine), no example database."""
+    return settings(
+        max_examples=max_examples, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(suppressed),
+    )  # fmt: skip
 
 
 def strip_trailing(text: str) -> list[str]:

@@ -168,11 +168,14 @@ def _read_file(path: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-#: What a run folder holds (a run killed before its first checkpoint holds some of these).
-RUN_FILES = (
-    "config.json", "config.toml", "model.safetensors", "best.safetensors", "optimizer.pt",
-    "metrics.json", "loss.png", "examples.png",
-)  # fmt: skip
+def _run_files() -> set[str]:
+    """What a run folder holds (a run killed before its first checkpoint, some of it)."""
+    from mdnc.checkpoint import BEST_NAME, CONFIG_NAME, TRAINING_NAME, WEIGHTS_NAME
+    from mdnc.training.report import EXAMPLES_PLOT_NAME, LOSS_PLOT_NAME, METRICS_NAME
+    from mdnc.training.trainer import CONFIG_TOML
+
+    return {CONFIG_NAME, CONFIG_TOML, WEIGHTS_NAME, BEST_NAME, TRAINING_NAME, METRICS_NAME,
+            LOSS_PLOT_NAME, EXAMPLES_PLOT_NAME}  # fmt: skip
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -187,10 +190,10 @@ def _check_out(out: Path, force: bool) -> None:
         raise UsageError(f"{out} already holds a run; use --resume {out} or another --out.")
     if not out.is_dir() or force:
         return
+    ours = _run_files() | {LOCK_NAME}
     foreign = sorted(
-        p.name for p in out.iterdir()
-        if p.name not in RUN_FILES and p.name != LOCK_NAME and not is_leftover(p.name)
-    )  # fmt: skip
+        p.name for p in out.iterdir() if p.name not in ours and not is_leftover(p.name)
+    )
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise UsageError(

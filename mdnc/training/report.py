@@ -23,6 +23,9 @@ from mdnc._utils import atomic_path, finite_json, write_json_atomic
 __all__ = ["METRICS_NAME", "finite_json", "summary_line", "write_report"]
 
 METRICS_NAME = "metrics.json"
+#: The pictures of a run folder.
+LOSS_PLOT_NAME = "loss.png"
+EXAMPLES_PLOT_NAME = "examples.png"
 #: The values of the last epoch copied to the top of ``metrics.json``.
 HEADLINE = (
     "snr_in_db", "snr_out_db", "snr_gain_db", "si_sdr_db", "rmse", "prd", "corr",
@@ -143,10 +146,10 @@ def write_report(
     metrics = finite_json(metrics)
     write_json_atomic(out / METRICS_NAME, metrics)
     if plots:
-        plot_losses(out / "loss.png", history, baselines or {})
+        plot_losses(out / LOSS_PLOT_NAME, history, baselines or {})
     if outputs:
         plot_examples(
-            out / "examples.png", references or [], inputs, outputs, config.window,
+            out / EXAMPLES_PLOT_NAME, references or [], inputs, outputs, config.window,
             config.examples, baseline_outputs,
         )  # fmt: skip
     return metrics

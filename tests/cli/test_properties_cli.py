@@ -13,19 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 
 from mdnc.checkpoint import build_model, model_config, save_checkpoint
 from mdnc.cli import main
+from tests.conftest import property_settings
 
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = property_settings(150, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 #: Values an option may get: sensible ones (half the draws), absurd ones, the wrong kind.
 VALUES = st.one_of(

@@ -17,19 +17,14 @@ import h5py
 import numpy as np
 import pytest
 import soundfile
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mdnc.data import SUPPORTED_SUFFIXES, DataError, Recording, read_recording
+from tests.conftest import property_settings
 
-SETTINGS = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = property_settings(40, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,19 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 from torch import nn
 
 from mdnc.modules import resnet
 from mdnc.registry import get_model, get_model_info, list_models
+from tests.conftest import property_settings
 
 NETWORKS = list_models(kind="network")
 BLOCKS = [resnet.BlockPlain1d, resnet.BlockPlain2d, resnet.BlockPlain3d,
           resnet.BlockBottleneck1d, resnet.BlockBottleneck2d, resnet.BlockBottleneck3d]  # fmt: skip
 
-SETTINGS = dict(
-    deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
+SUPPRESSED = (HealthCheck.too_slow, HealthCheck.data_too_large)
 
 #: The largest size per axis for 1-, 2- and 3-D inputs.
 MAX_SIDE = {1: 256, 2: 24, 3: 10}
@@ -207,7 +205,7 @@ def _check_forward(net: nn.Module, name: str, kwargs: dict[str, Any], data: st.D
 def _network_test(names: list[str], examples: int):  # noqa: ANN202 (a test function)
     """A property test of constructing and calling the networks called ``names``."""
 
-    @settings(max_examples=examples, **SETTINGS)
+    @property_settings(examples, *SUPPRESSED)
     @given(name=st.sampled_from(names), data=st.data())
     def test(name: str, data: st.DataObject) -> None:
         kwargs = data.draw(_kwargs(_arguments(name)), label="kwargs")
@@ -286,7 +284,7 @@ def _block_accepts(block: nn.Module, kwargs: dict[str, Any], x: torch.Tensor) ->
     return values * (x.shape[0] if kwargs["normalizer"] == "batch" else 1) > 1
 
 
-@settings(max_examples=150, **SETTINGS)
+@property_settings(150, *SUPPRESSED)
 @given(cls=st.sampled_from(BLOCKS), data=st.data())
 def test_blocks(cls: type, data: st.DataObject) -> None:
     order = cls.order

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mdnc.training.config import (
@@ -31,8 +31,9 @@ from mdnc.training.config import (
     signal_networks,
     toml_text,
 )
+from tests.conftest import property_settings
 
-SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None)
+SETTINGS = property_settings(250)
 
 #: Numbers of every kind: booleans, huge ints (beyond the float range too), non-finite,
 #: tiny and fractional floats.
