@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,7 @@ __all__ = [
     "PADDING_MODES",
     "apply_overlap_add",
     "blend_weight",
+    "stream_overlap_add",
 ]
 
 PADDING_MODES = ("reflect", "zeros")
@@ -50,6 +54,8 @@ PADDING_MODES = ("reflect", "zeros")
 #: denoised 1.2-1.7x as many samples per second at 32-256 windows a call as at 16
 #: (``benchmarks/bench_inference.py``); 64 keeps the batch's memory small (a few MiB).
 DEFAULT_BATCH_SIZE = 64
+#: ``read(start, stop)``: samples of a recording as a ``(C, stop - start)`` tensor.
+_Reader = Callable[[int, int], Tensor]
 # Samples per chunk when scanning the input for NaN/Inf: bounds that scan's memory.
 _FINITE_CHUNK = 1 << 20
 
@@ -125,8 +131,9 @@ def _as_tensor(signal: Any) -> tuple[Tensor, bool]:
     return x, is_numpy
 
 
-def _check_finite(x: Tensor) -> None:
-    """Raise on NaN/Inf, scanning in chunks so that the scan's memory stays bounded."""
+def _check_finite(x: Tensor, offset: int = 0) -> None:
+    """Raise on NaN/Inf, scanning in chunks so that the scan's memory stays bounded
+    (``offset``: the signal's sample number of ``x[:, 0]``, for the message)."""
     if not x.is_floating_point():
         return
     step = max(1, _FINITE_CHUNK // x.shape[0])
@@ -138,8 +145,17 @@ def _check_finite(x: Tensor) -> None:
             channel, sample = int(bad[0, 0]), start + int(bad[0, 1])
             raise ValueError(
                 f"signal contains NaN or Inf: {float(x[channel, sample])} at channel "
-                f"{channel}, sample {sample}; clean or interpolate the recording first."
+                f"{channel}, sample {offset + sample}; clean or interpolate the recording first."
             )
+
+
+def _check_in_planes(model: Callable[[Tensor], Tensor], channels: int, shape: Any) -> None:
+    in_planes = getattr(model, "in_planes", None)
+    if isinstance(in_planes, int) and in_planes != channels:
+        raise ValueError(
+            f"signal has {channels} channel(s) (shape {_describe_shape(shape)}), but "
+            f"the model expects in_planes={in_planes}."
+        )
 
 
 def _model_placement(model: Callable[[Tensor], Tensor]) -> tuple[torch.device | None, torch.dtype]:
@@ -255,39 +271,260 @@ def apply_overlap_add(
     )
     x, is_numpy = _checked_signal(model, signal)
     length = x.shape[1]
-    model_device, dtype = _model_placement(model)
-    run_device = _run_device(device, model_device, x)
-    hop, n_windows = window_layout(length, window, overlap)
-    if isinstance(model, nn.Module):
-        from .limits import check_forward_memory
+    run = _Run.plan(model, device, x.device, length, window, overlap, batch_size, engine)
+    tail = _tail_padding(x, (run.n_windows - 1) * run.hop + window - length, padding, run.dtype)
+    sink = _MemorySink(length)
+    job = _Job(run.model, lambda a, b: x[:, a:b], length, tail, window, run.hop, batch_size,
+               standardize)  # fmt: skip
+    run.execute(job, sink.write, progress)
+    assert sink.out is not None
+    return _like_signal(sink.out, signal, is_numpy)
 
-        check_forward_memory(
-            model, min(batch_size, n_windows), (window,),
-            f"window {window} x batch_size {batch_size}", "lower batch_size or window",
-        )  # fmt: skip
-    runner = _engine_runner(model, engine, window, batch_size, run_device, n_windows)
-    if runner is not model:  # ONNX Runtime: float32 on the CPU, nothing to move
-        model, model_device, dtype, device = runner, None, torch.float32, None
-    tail = _tail_padding(x, (n_windows - 1) * hop + window - length, padding, dtype)
 
-    # The caller's model gets each submodule's own mode back, and its device.
+def stream_overlap_add(
+    model: Callable[[Tensor], Tensor],
+    source: Any,
+    output: Any,
+    *,
+    window: int = 1024,
+    overlap: float = 0.5,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device: str | torch.device | None = None,
+    standardize: bool = False,
+    progress: bool = False,
+    padding: str = "reflect",
+    engine: str = "torch",
+    key: str | None = None,
+    like: Any = None,
+) -> Any:
+    """:func:`apply_overlap_add` for recordings larger than memory: the input is read a
+    batch of windows at a time and the output written as it is finished.
+
+    The output is the same as :func:`apply_overlap_add`'s, sample for sample. Memory is
+    ``O(batch_size * C * window)`` whatever the length; a file output is written to a
+    temporary file renamed into place once complete (:class:`mdnc.data.stream.
+    RecordingWriter`), so a failure or a kill leaves no partial output (the temporary
+    file of a kill is removed by :func:`mdnc._utils.remove_leftovers`).
+
+    Args:
+        model: as for :func:`apply_overlap_add`.
+        source: a recording file (described from its header and read lazily, see
+            :mod:`mdnc.data.index`), or an array-like of shape ``(C, L)`` or ``(L,)``
+            sliced as ``source[:, a:b]`` (a numpy memory map, an ``h5py`` dataset, a
+            :class:`~mdnc.data.index.LazyRecording` ...).
+        output: a file path (format by suffix, as :func:`mdnc.data.write_recording`), or
+            an array-like of shape ``(C_out, L)`` (``(L,)`` for one channel) written as
+            ``output[:, a:b] = block`` (e.g. ``numpy.lib.format.open_memmap``).
+        window, overlap, batch_size, device, standardize, progress, padding, engine: as
+            for :func:`apply_overlap_add` (the progress bar counts samples per second).
+        key: the ``.npz`` array or HDF5 dataset of a ``source`` file.
+        like: the recording whose metadata a file output takes (dtype, sample rate,
+            subtype ...); default: the ``source`` file's description.
+
+    Returns:
+        The output path (a :class:`~pathlib.Path`) or the ``output`` array-like.
+
+    Raises:
+        mdnc.data.DataError: a file cannot be read or written, or the input holds NaN/Inf
+            (found when read: a file output is then not written).
+        TypeError, ValueError: as :func:`apply_overlap_add`.
+
+    Example:
+        >>> stream_overlap_add(net, "day.npy", "day_clean.npy", window=2048)  # doctest: +SKIP
+        PosixPath('day_clean.npy')
+    """
+    window, overlap, batch_size = check_arguments(
+        model, window, overlap, batch_size, padding, standardize
+    )
+    read, (channels, length), info = _stream_source(source, key)
+    _check_in_planes(model, channels, (channels, length))
+    run = _Run.plan(model, device, torch.device("cpu"), length, window, overlap, batch_size,
+                    engine)  # fmt: skip
+    n_tail = (run.n_windows - 1) * run.hop + window - length
+    tail = _tail_padding(read(max(0, length - 1 - n_tail), length), n_tail, padding, run.dtype)
+    job = _Job(run.model, read, length, tail, window, run.hop, batch_size, standardize)
+    sink = _sink(output, length, like if like is not None else info)
+    try:
+        run.execute(job, sink.write, progress)
+    except BaseException:
+        sink.abort()
+        raise
+    return sink.close()
+
+
+def _stream_source(
+    source: Any, key: str | None
+) -> tuple[Callable[[int, int], Tensor], tuple[int, int], Any]:
+    """``(read, (C, L), description or None)`` of a file or an array-like; ``read(a, b)``
+    gives float32 ``(C, b - a)`` tensors, checked finite."""
+    from mdnc.data.index import LazyRecording, describe_recording, open_recordings
+
+    info = None
+    if isinstance(source, (str, os.PathLike)):
+        info = describe_recording(source, key)
+        source = open_recordings([info], lazy=True)[0]
+    if isinstance(source, LazyRecording):
+        return (lambda a, b: torch.from_numpy(source.read(a, b))), source.shape, info
+    shape = tuple(int(n) for n in getattr(source, "shape", ()))
+    if len(shape) not in (1, 2) or 0 in shape:
+        raise ValueError(
+            f"source must be a recording file or an array-like of shape (channels, samples) "
+            f"or (samples,), got {type(source).__name__} of shape {shape}."
+        )
+    one = len(shape) == 1
+
+    def read(a: int, b: int) -> Tensor:
+        block = np.asarray(source[a:b] if one else source[:, a:b])
+        x = _as_tensor(np.ascontiguousarray(block.reshape(-1, b - a), dtype=np.float32))[0]
+        _check_finite(x, offset=a)
+        return x
+
+    return read, ((1, shape[0]) if one else (shape[0], shape[1])), info
+
+
+@dataclass
+class _Run:
+    """Where and with what the windows run: the model (or its engine's replacement), its
+    own device and dtype, the device asked for and the one it runs on."""
+
+    model: Callable[[Tensor], Tensor]
+    model_device: torch.device | None
+    dtype: torch.dtype
+    device: Any
+    run_device: torch.device
+    hop: int
+    n_windows: int
+
+    @classmethod
+    def plan(
+        cls, model: Callable[[Tensor], Tensor], device: Any, signal_device: torch.device,
+        length: int, window: int, overlap: float, batch_size: int, engine: str,
+    ) -> _Run:  # fmt: skip
+        """Check the memory a batch needs and prepare the engine (checked arguments)."""
+        model_device, dtype = _model_placement(model)
+        run_device = _run_device(device, model_device, signal_device)
+        hop, n_windows = window_layout(length, window, overlap)
+        if isinstance(model, nn.Module):
+            from .limits import check_forward_memory
+
+            check_forward_memory(
+                model, min(batch_size, n_windows), (window,),
+                f"window {window} x batch_size {batch_size}", "lower batch_size or window",
+            )  # fmt: skip
+        runner = _engine_runner(model, engine, window, batch_size, run_device, n_windows)
+        if runner is not model:  # ONNX Runtime: float32 on the CPU, nothing to move
+            return cls(runner, None, torch.float32, None, run_device, hop, n_windows)
+        return cls(model, model_device, dtype, device, run_device, hop, n_windows)
+
+    def execute(self, job: _Job, emit: Callable[[int, Tensor], None], progress: bool) -> None:
+        """:func:`_overlap_add` of ``job`` with the model placed (see :func:`_placed`)."""
+        placed = _placed(
+            self.model, self.model_device, self.run_device, self.device, job.length, progress
+        )
+        with placed as bar:
+            _overlap_add(job, self.run_device, self.dtype, emit, bar)
+
+
+@contextlib.contextmanager
+def _placed(
+    model: Callable[[Tensor], Tensor],
+    model_device: torch.device | None,
+    run_device: torch.device,
+    device: Any,
+    length: int,
+    progress: bool,
+) -> Iterator[Any]:
+    """Evaluation mode without gradients, the model on ``run_device``, and the progress
+    bar (or None); afterwards the caller's model gets each submodule's own mode back, and
+    its device."""
     evaluating = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
     moved_from = model_device if device is not None and model_device != run_device else None
-    bar = _progress_bar(n_windows) if progress else None
+    bar = _progress_bar(length) if progress else None
     try:
         with evaluating, torch.no_grad():
             if moved_from is not None:
                 model.to(run_device)
-            out = _overlap_add(
-                model, x, tail, window, hop, n_windows, batch_size, run_device, dtype,
-                standardize, bar,
-            )  # fmt: skip
+            yield bar
     finally:
         if moved_from is not None:
             model.to(moved_from)
         if bar is not None:
             bar.close()
-    return _like_signal(out, signal, is_numpy)
+
+
+class _FileSink:
+    """A file output: its :class:`~mdnc.data.stream.RecordingWriter`, opened at the first
+    block (when the output channels are known)."""
+
+    def __init__(self, path: Any, length: int, like: Any) -> None:
+        from mdnc.data.io import _format_of
+
+        self.path, self.length, self.like = Path(path), length, like
+        _format_of(self.path)  # a bad suffix is refused before any work
+        self.writer: Any = None
+
+    def write(self, start: int, block: Tensor) -> None:
+        if self.writer is None:
+            from mdnc.data.stream import RecordingWriter
+
+            self.writer = RecordingWriter(self.path, block.shape[0], self.length, self.like)
+        self.writer.write(block.numpy())
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+    def close(self) -> Path:
+        assert self.writer is not None
+        return self.writer.close()
+
+
+class _ArraySink:
+    """An array-like output of shape ``(C_out, L)`` or ``(L,)``, written by slices."""
+
+    def __init__(self, out: Any, length: int) -> None:
+        self.out, self.length = out, length
+        self.shape = tuple(int(n) for n in out.shape)
+
+    def write(self, start: int, block: Tensor) -> None:
+        c_out, n = block.shape
+        if self.shape not in ((c_out, self.length), (self.length,) * (c_out == 1)):
+            raise ValueError(
+                f"output must have shape ({c_out}, {self.length}) (or ({self.length},) for "
+                f"one channel), got {self.shape}."
+            )
+        if len(self.shape) == 1:
+            self.out[start : start + n] = block[0].numpy()
+        else:
+            self.out[:, start : start + n] = block.numpy()
+
+    def abort(self) -> None:
+        return None
+
+    def close(self) -> Any:
+        return self.out
+
+
+def _sink(output: Any, length: int, like: Any) -> _FileSink | _ArraySink:
+    if isinstance(output, (str, os.PathLike)):
+        return _FileSink(output, length, like)
+    if not hasattr(output, "shape") or not hasattr(output, "__setitem__"):
+        raise TypeError(
+            f"output must be a file path or a writable array-like, got {type(output).__name__}."
+        )
+    return _ArraySink(output, length)
+
+
+class _MemorySink:
+    """The output of :func:`apply_overlap_add`: a ``(C_out, L)`` tensor, made at the first
+    block (when the output channels are known)."""
+
+    def __init__(self, length: int) -> None:
+        self.length, self.out = length, None
+
+    def write(self, start: int, block: Tensor) -> None:
+        self.out = _output_buffer(self.out, block.shape[0], self.length)
+        self.out[:, start : start + block.shape[1]] = block
 
 
 def window_layout(length: int, window: int, overlap: float) -> tuple[int, int]:
@@ -340,31 +577,25 @@ def _engine_runner(
 def _checked_signal(model: Callable[[Tensor], Tensor], signal: Any) -> tuple[Tensor, bool]:
     """:func:`_as_tensor`, then the model's ``in_planes`` and NaN/Inf are checked."""
     x, is_numpy = _as_tensor(signal)
-    channels = x.shape[0]
-    in_planes = getattr(model, "in_planes", None)
-    if isinstance(in_planes, int) and in_planes != channels:
-        raise ValueError(
-            f"signal has {channels} channel(s) (shape {_describe_shape(signal.shape)}), but "
-            f"the model expects in_planes={in_planes}."
-        )
+    _check_in_planes(model, x.shape[0], signal.shape)
     _check_finite(x)
     return x, is_numpy
 
 
 def _run_device(
-    device: str | torch.device | None, model_device: torch.device | None, x: Tensor
+    device: str | torch.device | None, model_device: torch.device | None, signal: torch.device
 ) -> torch.device:
     """``device`` when given (a name through :func:`mdnc._utils.resolve_device`, a
     ``torch.device`` as it is), else the model's device, else the signal's."""
     if device is None:
-        return model_device or x.device
+        return model_device or signal
     return device if isinstance(device, torch.device) else resolve_device(device)
 
 
-def _progress_bar(n_windows: int) -> Any:
+def _progress_bar(length: int) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=n_windows, unit="window", desc="overlap-add")
+    return tqdm(total=length, unit="sample", unit_scale=True, desc="overlap-add")
 
 
 def _like_signal(out: Tensor, signal: np.ndarray | Tensor, is_numpy: bool) -> np.ndarray | Tensor:
@@ -377,72 +608,81 @@ def _like_signal(out: Tensor, signal: np.ndarray | Tensor, is_numpy: bool) -> np
     return out.to(signal.device)
 
 
+@dataclass
+class _Job:
+    """What :func:`_overlap_add` runs: the model over ``read(start, stop)`` (``(C, n)``
+    tensors of the recording, ``length`` samples, padded by ``tail``)."""
+
+    model: Callable[[Tensor], Tensor]
+    read: Callable[[int, int], Tensor]
+    length: int
+    tail: Tensor
+    window: int
+    hop: int
+    batch_size: int
+    standardize: bool
+
+    @property
+    def n_windows(self) -> int:
+        return 1 + math.ceil(max(self.length - self.window, 0) / self.hop)
+
+
 def _overlap_add(
-    model: Callable[[Tensor], Tensor],
-    x: Tensor,
-    tail: Tensor,
-    window: int,
-    hop: int,
-    n_windows: int,
-    batch_size: int,
+    job: _Job,
     device: torch.device,
     dtype: torch.dtype,
-    standardize: bool,
+    emit: Callable[[int, Tensor], None],
     bar: Any,
-) -> Tensor:
-    """The loop of :func:`apply_overlap_add` on checked arguments; returns ``(C_out, L)``."""
-    length = x.shape[1]
-    weight = blend_weight(window, dtype=torch.float32).to(device)
-    out: Tensor | None = None
+) -> None:
+    """The loop of :func:`apply_overlap_add`: ``emit(start, block)`` receives the output
+    ``(C_out, n)`` in time order, each sample once, as soon as no later window reaches it.
+
+    The blend is summed in float64 (float32 on MPS), so that a model that is the identity
+    gives back its float32 input bit for bit."""
+    window, hop, n_windows, length = job.window, job.hop, job.n_windows, job.length
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64
+    weight = blend_weight(window, dtype=acc_dtype).to(device)
     # Sums of the outputs (and of the weights) reaching beyond the last finished sample:
     # the window - hop samples that the next batch's first windows still add to.
     carry: Tensor | None = None
     carry_w: Tensor | None = None
     summed_w: dict[int, Tensor] = {}  # summed weights of b windows, computed once per b
-    for first in range(0, n_windows, batch_size):
-        b = min(batch_size, n_windows - first)
+    for first in range(0, n_windows, job.batch_size):
+        b = min(job.batch_size, n_windows - first)
         start = first * hop
         span = (b - 1) * hop + window
-        batch = _cut_batch(x, tail, start, span, window, hop, device, dtype)
-        y = _run_model(model, batch, window, standardize)
+        batch = _cut_batch(job, start, span, device, dtype)
+        y = _run_model(job.model, batch, window, job.standardize)
         c_out = y.shape[1]
         # Weighted overlap-add of the b windows in one call: fold sums overlapping columns.
-        cols = (y.float() * weight).permute(1, 2, 0).reshape(1, c_out * window, b)
+        cols = (y.to(acc_dtype) * weight).permute(1, 2, 0).reshape(1, c_out * window, b)
         acc = F.fold(cols, (1, span), (1, window), stride=(1, hop)).view(c_out, span)
         if b not in summed_w:
             summed_w[b] = _summed_weight(weight, b, span, hop)
         acc_w = summed_w[b].clone()
         if carry is not None:
+            if carry.shape[0] != c_out:
+                raise ValueError(f"the model gave {c_out} output channels after {carry.shape[0]}.")
             acc[:, : carry.shape[1]] += carry
             acc_w[: carry_w.shape[0]] += carry_w
-        out = _output_buffer(out, c_out, length)
-        # Samples before the next batch's first window are final: normalise and store them.
+        # Samples before the next batch's first window are final: normalise and emit them.
         done = min(b * hop, length - start) if first + b < n_windows else length - start
-        out[:, start : start + done] = (acc[:, :done] / acc_w[:done]).to("cpu")
+        emit(start, (acc[:, :done] / acc_w[:done]).to(device="cpu", dtype=torch.float32))
         carry, carry_w = acc[:, b * hop :], acc_w[b * hop :]
         if bar is not None:
-            bar.update(b)
-    assert out is not None
-    return out
+            bar.update(done)
 
 
 def _cut_batch(
-    x: Tensor,
-    tail: Tensor,
-    start: int,
-    span: int,
-    window: int,
-    hop: int,
-    device: torch.device,
-    dtype: torch.dtype,
+    job: _Job, start: int, span: int, device: torch.device, dtype: torch.dtype
 ) -> Tensor:
-    """The windows of ``x[:, start : start + span]`` (padded by ``tail``) as a contiguous
-    ``(b, C, window)`` batch on ``device``."""
-    seg = x[:, start : start + span]
+    """The windows of samples ``start : start + span`` (padded by the tail) as a
+    contiguous ``(b, C, window)`` batch on ``device``."""
+    seg = job.read(start, min(start + span, job.length))
     if seg.shape[1] < span:
-        seg = torch.cat([seg.to(tail.dtype), tail[:, : span - seg.shape[1]]], dim=1)
+        seg = torch.cat([seg.to(job.tail.dtype), job.tail[:, : span - seg.shape[1]]], dim=1)
     # (C, b, window) view of the segment, then one copy into a contiguous batch.
-    batch = seg.unfold(1, window, hop).transpose(0, 1)
+    batch = seg.unfold(1, job.window, job.hop).transpose(0, 1)
     return batch.to(device=device, dtype=dtype).contiguous()
 
 

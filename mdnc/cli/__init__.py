@@ -150,6 +150,17 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _unwrapped(err: BaseException) -> str:
+    """The message of an error, without the worker's traceback that ``DataLoader`` wraps
+    around an error raised in a worker process ("Caught X in DataLoader worker ...")."""
+    text = str(err)
+    if "\nOriginal Traceback" not in text:
+        return text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    name = f"{type(err).__name__}: "
+    return last.split(name, 1)[1] if name in last else last
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mdnc`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
@@ -165,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except _expected_errors() as err:
-        message = str(err)
+        message = _unwrapped(err)
     except OSError as err:
         message = _os_message(err)
     except Exception as err:  # a bug, unless the memory ran out

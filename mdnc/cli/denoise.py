@@ -20,8 +20,10 @@ examples:
   mdnc denoise --checkpoint runs/ecg archive/ --output out/ --engine auto --threads 4
 
 Outputs keep the input file names and formats (an output file named *.npy is written as
-.npy). Windows are blended by weighted overlap-add; memory is bounded by the window and
-batch size, not by the length of the recording. Nothing is written when an input is bad.
+.npy). Windows are blended by weighted overlap-add. Recordings are streamed: read and
+written a batch of windows at a time, so memory is bounded by the window and batch size,
+not by the length of the recording (.csv inputs are read whole). Every input's header is
+checked before anything is written; an output appears only once complete.
 """
 
 
@@ -64,35 +66,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mdnc._utils import remove_leftovers
     from mdnc.checkpoint import load_checkpoint
-    from mdnc.data import write_recording
-    from mdnc.inference import apply_overlap_add
+    from mdnc.data import DataError
+    from mdnc.inference import stream_overlap_add
 
     from . import UsageError
 
     device = _device(args)
     model, config = load_checkpoint(args.checkpoint, map_location=device, weights=args.weights)
     extra = config.get("extra", {})
-    recordings, targets = _inputs_and_targets(args, model)
-    window = _window(args.window or int(extra.get("window", 1024)), recordings, model)
-    runner = _runner(args, model, recordings, window, device)
-    for recording, target in zip(recordings, targets, strict=True):
-        try:
-            denoised = apply_overlap_add(
-                runner,
-                recording.data,
-                window=window,
-                overlap=args.overlap,
-                batch_size=args.batch_size,
-                standardize=bool(extra.get("standardize", False)),
-                progress=not args.quiet,
-            )
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"{recording.path}: {err}") from err
+    inputs, targets = _inputs_and_targets(args, model)
+    window = _window(args.window or int(extra.get("window", 1024)), inputs, model)
+    runner = _runner(args, model, inputs, window, device)
+    for info, target in zip(inputs, targets, strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_leftovers(target.parent, [target.name])  # of a killed earlier write
-        write_recording(target, denoised, like=recording)
+        try:  # read and written a batch of windows at a time
+            stream_overlap_add(
+                runner, info.path, target, window=window, overlap=args.overlap,
+                batch_size=args.batch_size, standardize=bool(extra.get("standardize", False)),
+                progress=not args.quiet, key=info.key, like=info,
+            )  # fmt: skip
+        except DataError:
+            raise
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"{info.path}: {err}") from err
         if not args.quiet:
-            print(f"{recording.path} -> {target}")
+            print(f"{info.path} -> {target}")
     return 0
 
 
@@ -114,7 +113,8 @@ def _device(args: argparse.Namespace) -> Any:
 
 def _inputs_and_targets(args: argparse.Namespace, model: Any) -> tuple[list, list[Path]]:
     """Every input read and checked, and its output path, before anything is written."""
-    from mdnc.data import DataError, check_channels, find_recordings, read_recording
+    from mdnc.data import DataError, check_channels, find_recordings
+    from mdnc.data.index import describe_recording
 
     from . import UsageError
 
@@ -125,8 +125,8 @@ def _inputs_and_targets(args: argparse.Namespace, model: Any) -> tuple[list, lis
     to_folder = len(paths) > 1 or any(Path(p).is_dir() for p in args.inputs) or output.is_dir()
     if not to_folder and output.suffix == "":
         to_folder = True
-    # Read and check every input before writing anything: a bad file leaves no output.
-    recordings = [read_recording(p, key=args.key) for p in paths]
+    # Check every input's header before writing anything: a bad file leaves no output.
+    recordings = [describe_recording(p, key=args.key) for p in paths]
     check_channels(recordings, expected=model.in_planes, source=f"the model in {args.checkpoint}")
     targets = [output / r.path.name if to_folder else output for r in recordings]
     overwritten = _inputs_among(recordings, targets)
@@ -159,7 +159,7 @@ def _inputs_among(recordings: list, targets: list[Path]) -> Path | None:
 def _window(requested: int, recordings: list, model: Any) -> int:
     """The window: the one asked for, or the longest recording when that is shorter (a
     window longer than every recording only pads them; the result is the same)."""
-    longest = max(r.data.shape[-1] for r in recordings)
+    longest = max(r.length for r in recordings)
     min_size = getattr(model, "min_size", (1,))
     return min(requested, max(longest, int(min_size[0]))) if requested > 0 else requested
 
@@ -176,7 +176,7 @@ def _runner(
 
     try:  # the window is checked before an engine is built for it
         window, overlap, batch_size = check_arguments(model, window, args.overlap, args.batch_size)
-        windows = sum(window_layout(r.data.shape[-1], window, overlap)[1] for r in recordings)
+        windows = sum(window_layout(r.length, window, overlap)[1] for r in recordings)
         check_forward_memory(
             model.eval(), min(batch_size, windows), (window,),
             f"--window {window} x --batch-size {batch_size}", "lower --batch-size or --window",

@@ -115,9 +115,12 @@ def _noise_files(source: Any, channels: int, first: str) -> Any:
         raise DataError(f"--noise-files: {err}") from None
 
 
-def _load_data(source: Any, config: Any) -> _Data:
-    """The recordings that ``source`` (a DataConfig) describes, for ``config``'s objective."""
-    from mdnc.data import DataError, check_channels, find_recordings, read_recordings
+def _load_data(source: Any, config: Any, cache: Path | None = None, progress: bool = True) -> _Data:
+    """The recordings that ``source`` (a DataConfig) describes, for ``config``'s objective:
+    described from their headers (``cache``: the run's index), then read whole or opened
+    for lazy reads as ``source.loading`` says."""
+    from mdnc.data import DataError, check_channels, find_recordings
+    from mdnc.data.index import index_recordings, open_recordings, use_lazy
 
     if not source.paths:
         return _synthetic(source, config)
@@ -128,16 +131,18 @@ def _load_data(source: Any, config: Any) -> _Data:
                 f"--noisy/--noisy-pair: {n_noisy} recordings for {n_data} DATA recordings; "
                 "they pair up one to one, in the same order."
             )
-    recordings = read_recordings(source.paths, key=source.key)
-    first = str(recordings[0].path)
-    names = [str(r.path) for r in recordings]
-    noisy = None
+    found = index_recordings(source.paths, key=source.key, cache=cache, progress=progress)
+    first = str(found[0].path)
+    paired = []
     if source.noisy:
-        noisy_recs = read_recordings(source.noisy, key=source.key)
-        check_channels(noisy_recs, expected=recordings[0].channels, source=first)
-        noisy = [r.data for r in noisy_recs]
-    noise = _noise_files(source, recordings[0].channels, first) if source.noise_files else None
-    return _Data([r.data for r in recordings], noisy, names, noise=noise)
+        paired = index_recordings(source.noisy, key=source.key, cache=cache, progress=progress)
+        check_channels(paired, expected=found[0].channels, source=first)
+    lazy = use_lazy(source.loading, found + paired)
+    noise = _noise_files(source, found[0].channels, first) if source.noise_files else None
+    return _Data(
+        open_recordings(found, lazy), open_recordings(paired, lazy) if paired else None,
+        [str(i.path) for i in found], noise=noise,
+    )  # fmt: skip
 
 
 def _checked_file(cls: type, file: dict[str, Any], cli: dict[str, Any], path: str) -> None:
@@ -172,10 +177,11 @@ def _run_files() -> set[str]:
     """What a run folder holds (a run killed before its first checkpoint, some of it)."""
     from mdnc.checkpoint import BEST_NAME, CONFIG_NAME, TRAINING_NAME, WEIGHTS_NAME
     from mdnc.training.report import EXAMPLES_PLOT_NAME, LOSS_PLOT_NAME, METRICS_NAME
+    from mdnc.data.index import INDEX_NAME
     from mdnc.training.trainer import CONFIG_TOML
 
     return {CONFIG_NAME, CONFIG_TOML, WEIGHTS_NAME, BEST_NAME, TRAINING_NAME, METRICS_NAME,
-            LOSS_PLOT_NAME, EXAMPLES_PLOT_NAME}  # fmt: skip
+            LOSS_PLOT_NAME, EXAMPLES_PLOT_NAME, INDEX_NAME}  # fmt: skip
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -290,8 +296,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``mdnc train`` with parsed arguments; return the exit code."""
     from mdnc.training import train
 
+    from mdnc.data.index import INDEX_NAME
+
     source, config, out = _resumed_run(args) if args.resume else _new_run(args)
-    data = _load_data(source, config)
+    data = _load_data(source, config, out / INDEX_NAME, progress=not args.quiet)
     metrics = train(
         config,
         data.recordings,

@@ -272,25 +272,37 @@ def _read_npz(path: Path, key: str | None) -> Recording:
     return _finish(data, path, "npz", warn_shape=True, key=key)
 
 
+def hdf5_dataset(handle: Any, path: Path, key: str | None) -> tuple[str, Any]:
+    """The dataset ``key`` of an open HDF5 file, or its only dataset: ``(key, dataset)``.
+
+    Raises:
+        DataError: no dataset of that name, or no key and not exactly one dataset (the
+            message lists the datasets).
+    """
+    import h5py
+
+    datasets: list[str] = []
+    handle.visititems(
+        lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None
+    )
+    listed = ", ".join(datasets) if datasets else "(none)"
+    if key is None:
+        if len(datasets) != 1:
+            what = "no datasets" if not datasets else f"{len(datasets)} datasets"
+            raise DataError(
+                f"{path}: holds {what}; choose one with a key; available datasets: {listed}"
+            )
+        key = datasets[0]
+    elif key.strip("/") not in datasets:
+        raise DataError(f"{path}: no dataset named {key!r}; available datasets: {listed}")
+    return key, handle[key]
+
+
 def _read_hdf5(path: Path, key: str | None) -> Recording:
     import h5py
 
     with h5py.File(path, "r") as handle:
-        datasets: list[str] = []
-        handle.visititems(
-            lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None
-        )
-        listed = ", ".join(datasets) if datasets else "(none)"
-        if key is None:
-            if len(datasets) != 1:
-                what = "no datasets" if not datasets else f"{len(datasets)} datasets"
-                raise DataError(
-                    f"{path}: holds {what}; choose one with a key; available datasets: {listed}"
-                )
-            key = datasets[0]
-        elif key.strip("/") not in datasets:
-            raise DataError(f"{path}: no dataset named {key!r}; available datasets: {listed}")
-        dataset = handle[key]
+        key, dataset = hdf5_dataset(handle, path, key)
         data = dataset[()]
         rate = dataset.attrs.get("sample_rate")
     if not isinstance(data, np.ndarray) or data.dtype.fields is not None:

@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ._checks import check_db, check_int
+from .index import LazyRecording, channel_power, read_span
 from .io import DataError, Recording, check_finite
 from .noise import NoiseModel, get_noise_model
 
@@ -146,8 +147,11 @@ def window_starts(length: int, window: int, hop: int) -> np.ndarray:
 
 def _unpack(
     item: Any, index: int, names: Sequence[str] | None, what: str
-) -> tuple[np.ndarray, str]:
-    """A recording (array, tensor or Recording) as float32 (C, L) and a name for messages."""
+) -> tuple[np.ndarray | LazyRecording, str]:
+    """A recording (array, tensor or Recording) as float32 (C, L) and a name for messages;
+    a :class:`~mdnc.data.index.LazyRecording` stays on disk (its spans are checked as read)."""
+    if isinstance(item, LazyRecording):
+        return item, (str(names[index]) if names is not None else item.name)
     if isinstance(item, Recording):
         name = str(item.path)
         item = item.data
@@ -205,8 +209,10 @@ class WindowDataset(Dataset):
 
     Args:
         recordings: clean recordings: arrays or tensors of shape ``(channels, samples)`` (1-D
-            is one channel) or :class:`~mdnc.data.io.Recording` objects; any lengths, the
-            same channel count.
+            is one channel), :class:`~mdnc.data.io.Recording` objects, or
+            :class:`~mdnc.data.index.LazyRecording` objects read from disk a window at a
+            time (the same windows, fetch for fetch, as the arrays they hold); any lengths,
+            the same channel count.
         window: samples per window.
         hop: samples between window starts on the grid; default ``window`` (no overlap).
         snr_db: add noise at this SNR (dB) to make the input; or a range ``(low, high)``
@@ -266,7 +272,7 @@ class WindowDataset(Dataset):
         snr_db, noise, seed = self._check_options(snr_db, noise, noisy, snr_reference, seed)
         self._unpack_recordings(recordings, names)
         self._check_lengths()
-        self.noisy: list[np.ndarray] | None = None if noisy is None else self._pair_noisy(noisy)
+        self.noisy = None if noisy is None else self._pair_noisy(noisy)
         self.snr_db = snr_db
         self.noise = noise
         self.snr_reference = snr_reference
@@ -313,7 +319,7 @@ class WindowDataset(Dataset):
         if len(recordings) == 0:
             raise DataError("no recordings given; expected at least one")
         unpacked = [_unpack(r, i, names, "recording") for i, r in enumerate(recordings)]
-        self.recordings: list[np.ndarray] = [a for a, _ in unpacked]
+        self.recordings: list[np.ndarray | LazyRecording] = [a for a, _ in unpacked]
         self.names: list[str] = [n for _, n in unpacked]
         self.channels = self.recordings[0].shape[0]
         for array, name in unpacked:
@@ -323,7 +329,7 @@ class WindowDataset(Dataset):
                     f"{self.channels}; all recordings need the same channel count"
                 )
 
-    def _pair_noisy(self, noisy: Sequence[Any]) -> list[np.ndarray]:
+    def _pair_noisy(self, noisy: Sequence[Any]) -> list[np.ndarray | LazyRecording]:
         """The noisy recordings, checked to pair up one to one with the clean ones."""
         if len(noisy) != len(self.recordings):
             raise DataError(
@@ -343,9 +349,9 @@ class WindowDataset(Dataset):
 
     def _index_windows(self) -> None:
         """Per recording, its power and grid starts; the item ends and fetch counters."""
-        self._powers = [
-            np.mean(np.square(a, dtype=np.float64), axis=-1, keepdims=True) for a in self.recordings
-        ]
+        # Read once here (not in every worker), and only when noise is scaled to it.
+        needed = self.snr_db is not None and self.snr_reference == "recording"
+        self._powers = [channel_power(a) if needed else None for a in self.recordings]
         self._starts = [window_starts(a.shape[1], self.window, self.hop) for a in self.recordings]
         counts = np.array([len(s) for s in self._starts], dtype=np.int64)
         self._ends = np.cumsum(counts)
@@ -425,9 +431,9 @@ class WindowDataset(Dataset):
         if self.random_offsets:
             start = int(rng.integers(0, clean_recording.shape[1] - self.window + 1))
         stop = start + self.window
-        target = clean_recording[:, start:stop]
+        target = read_span(clean_recording, start, stop)
         if self.noisy is not None:
-            source = self.noisy[recording][:, start:stop]
+            source = read_span(self.noisy[recording], start, stop)
         elif self.snr_db is not None:
             power = self._powers[recording] if self.snr_reference == "recording" else None
             source = self.noise.add(target, self._draw_snr(rng), rng, power=power)

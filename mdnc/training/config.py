@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mdnc._utils import check_choice, check_int, check_real
+from mdnc.data.index import LOADING_MODES
 
 __all__ = [
     "ConfigError",
@@ -403,6 +404,13 @@ class DataConfig:
         metavar=("N", "LENGTH"), help="size of the synthetic data set: recordings, samples.",
     )
     channels: int = option(1, group="data", help="channels of the synthetic data set.")
+    loading: str = option(
+        "auto", group="data", choices=LOADING_MODES,
+        help="how DATA is read for training: 'memory' (every recording read first), 'lazy' "
+        "(each window read from disk when it is drawn, for data sets larger than memory; "
+        ".csv files and compressed .npz arrays are still read whole) or 'auto' (lazy above "
+        "512 MiB of samples or an eighth of the available memory).",
+    )
 
     def __post_init__(self) -> None:
         for name in ("paths", "noisy", "noise_files"):
@@ -423,6 +431,7 @@ class DataConfig:
             _checked(check_int, "synthetic LENGTH", self.synthetic[1], 1),
         ]
         self.channels = _checked(check_int, "channels", self.channels, 1)
+        self.loading = _checked(check_choice, "loading", self.loading, LOADING_MODES)
         if self.noisy and not self.paths:
             raise ConfigError("noisy (paired recordings) needs the clean recordings as DATA.")
 

@@ -34,6 +34,7 @@ from mdnc.checkpoint import (
     save_checkpoint,
 )
 from mdnc.data import DataError, NoiseModel, WindowDataset, snr_db
+from mdnc.data.index import INDEX_NAME, LazyRecording, save_index
 from mdnc.inference import DEFAULT_BATCH_SIZE, apply_overlap_add
 from mdnc.limits import check_forward_memory
 
@@ -57,6 +58,10 @@ CONFIG_TOML = "config.toml"
 RESIDUAL_KEYS = ("residual_whiteness", "residual_output_corr", "residual_acf", "acf_bound")
 #: Pictures cost about half a second: redrawn at most this often (and after the last epoch).
 PLOT_INTERVAL_S = 15.0
+#: The held-out recordings are scored on at most this many samples per channel in all
+#: (the first part of each when there are more), so that an epoch's evaluation stays
+#: bounded on data sets of any size.
+MAX_HELD_OUT_SAMPLES = 1 << 22
 
 
 class DivergenceError(ValueError):
@@ -100,8 +105,28 @@ def split_recordings(
     return [clean[i] for i in tr], [clean[i] for i in val], tr, val
 
 
-def _as_2d(recordings: Sequence[np.ndarray]) -> list[np.ndarray]:
-    return [np.asarray(r, dtype=np.float32).reshape(-1, np.shape(r)[-1]) for r in recordings]
+def _as_2d(recordings: Sequence[Any]) -> list[Any]:
+    """Arrays as float32 ``(C, L)``; recordings read lazily as they are."""
+    return [
+        r if isinstance(r, LazyRecording)
+        else np.asarray(r, dtype=np.float32).reshape(-1, np.shape(r)[-1])
+        for r in recordings
+    ]  # fmt: skip
+
+
+def _bound_held_out(data: SplitData, window: int) -> None:
+    """The held-out recordings (their pairs and truth alike) in memory, cut to
+    :data:`MAX_HELD_OUT_SAMPLES` per channel in all."""
+    total = sum(h.shape[-1] for h in data.held_out)
+    share = max(window, MAX_HELD_OUT_SAMPLES // max(len(data.held_out), 1))
+    for name in ("held_out", "held_out_noisy", "held_out_truth"):
+        recordings = getattr(data, name)
+        if recordings is None:
+            continue
+        if total > MAX_HELD_OUT_SAMPLES:
+            recordings = [r[:, :share] for r in recordings]
+        loaded = [r.load() if isinstance(r, LazyRecording) else r for r in recordings]
+        setattr(data, name, loaded)
 
 
 def _split_like(
@@ -143,6 +168,7 @@ def split_data(
         data.train_noisy, data.held_out_noisy = _split_like(config, _as_2d(noisy), n_train)
     if truth is not None:
         data.held_out_truth = _split_like(config, _as_2d(truth), n_train)[1]
+    _bound_held_out(data, config.window)
     return data
 
 
@@ -359,6 +385,10 @@ class Trainer:
                 "write the new run elsewhere."
             )
         remove_leftovers(self.out)
+        clean, noisy = self.recordings[:2]
+        lazy = [r.info for r in [*clean, *(noisy or [])] if isinstance(r, LazyRecording)]
+        if lazy:  # the index of lazily read data, for the next run on it
+            save_index(self.out / INDEX_NAME, list({id(i): i for i in lazy}.values()))
 
     def close(self) -> None:
         """Leave the process group (if :meth:`setup_device` joined one) and unlock."""
