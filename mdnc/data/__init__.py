@@ -10,6 +10,10 @@
   of any 1/f^alpha spectrum) and :class:`RecordedNoise` cut from noise recordings, added
   at a given SNR; the SNR of an estimate.
 * :mod:`mdnc.data.windows`: the training-window ``Dataset`` and per-window standardisation.
+* :mod:`mdnc.data.index`: recordings described from their headers (an index, cached in a
+  run folder) and read lazily, a window at a time, for data sets larger than memory.
+* :mod:`mdnc.data.stream`: recordings written block by block (:class:`RecordingWriter`),
+  atomically, for outputs larger than memory.
 
 Importing this package loads numpy and torch only; h5py and soundfile are imported when a
 file of their format is read or written.
@@ -20,6 +24,14 @@ Example:
     >>> noisy, clean = ds[0]
 """
 
+from .index import (
+    LazyRecording,
+    RecordingInfo,
+    channel_power,
+    describe_recording,
+    index_recordings,
+    open_recordings,
+)
 from .io import (
     SUPPORTED_SUFFIXES,
     DataError,
@@ -48,10 +60,19 @@ from .noise import (
     register_noise,
     snr_db,
 )
+from .stream import RecordingWriter, open_writer
 from .synthetic import FAMILIES, make_synthetic, synthetic_signal
 from .windows import WindowDataset, WindowStats, destandardize, standardize, window_starts
 
 __all__ = [
+    "LazyRecording",
+    "RecordingInfo",
+    "RecordingWriter",
+    "channel_power",
+    "describe_recording",
+    "index_recordings",
+    "open_recordings",
+    "open_writer",
     "SUPPORTED_SUFFIXES",
     "DataError",
     "Recording",

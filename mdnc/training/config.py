@@ -272,6 +272,12 @@ class TrainConfig:
         "60 epochs; self-supervised: about 8000 steps, up to 200 epochs); with --resume: "
         "extend the schedule to this.",
     )
+    steps_per_epoch: int | None = option(
+        None, group="optimisation",
+        help="optimizer steps per epoch at most (default: every training window once); for "
+        "data sets too large to go through in an epoch: each epoch draws this many batches "
+        "of windows afresh.",
+    )  # fmt: skip
     lr: float = option(
         2e-3, group="optimisation", help="peak learning rate of Adam (cosine decay to 5%)."
     )
@@ -298,7 +304,7 @@ class TrainConfig:
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
         for name in ("channel", "kernel_size", "window", "batch_size"):
             setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
-        for name in ("hop", "epochs"):
+        for name in ("hop", "epochs", "steps_per_epoch"):
             if getattr(self, name) is not None:
                 setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
         self.seed = _checked(check_int, "seed", self.seed, 0)

@@ -43,6 +43,7 @@ from .baselines import apply_baseline, tune_baselines
 from .config import ConfigError, DataConfig, TrainConfig, default_arch, write_toml
 from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
+from .sampler import StepSampler
 
 __all__ = [
     "CONFIG_TOML",
@@ -439,26 +440,34 @@ class Trainer:
         if self.ddp.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.sampler = torch.utils.data.DistributedSampler(
-            self.dataset, num_replicas=self.ddp.world, rank=self.ddp.rank, seed=c.seed
-        )
-        self.loader = torch.utils.data.DataLoader(
-            self.dataset,
-            batch_size=c.batch_size // self.ddp.world,
-            sampler=self.sampler,
-            drop_last=True,
-            num_workers=c.workers,
-        )
-        if len(self.loader) == 0:
-            raise ConfigError(
-                f"batch_size ({c.batch_size}) is larger than the {len(self.dataset)} training "
-                f"windows; use a smaller batch or shorter windows."
-            )
+        self.setup_loader()
         if c.epochs is None:
             epochs = auto_epochs(
                 len(self.loader), self.objective.target_steps, self.objective.max_epochs
             )
             self.config = dataclasses.replace(c, epochs=epochs)
+
+    def setup_loader(self) -> None:
+        """The sampler (every window once, or ``steps_per_epoch`` batches drawn afresh each
+        epoch) and the loader, each process with its share of every batch."""
+        c, world, rank = self.config, self.ddp.world, self.ddp.rank
+        n = len(self.dataset)
+        if c.steps_per_epoch is not None and c.steps_per_epoch * c.batch_size < n:
+            count = c.steps_per_epoch * c.batch_size
+            self.sampler = StepSampler(n, count, num_replicas=world, rank=rank, seed=c.seed)
+        else:
+            self.sampler = torch.utils.data.DistributedSampler(
+                self.dataset, num_replicas=world, rank=rank, seed=c.seed
+            )
+        self.loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=c.batch_size // world, sampler=self.sampler,
+            drop_last=True, num_workers=c.workers,
+        )  # fmt: skip
+        if len(self.loader) == 0:
+            raise ConfigError(
+                f"batch_size ({c.batch_size}) is larger than the {n} training "
+                f"windows; use a smaller batch or shorter windows."
+            )
 
     def setup_optimizer(self) -> None:
         """Adam with a cosine decay of the learning rate to 5% over the schedule."""

@@ -218,8 +218,11 @@ def test_a_bad_hdf5_sample_rate_attribute_is_named(
     path = tmp_path / "rate.h5"
     with h5py.File(path, "w") as handle:
         handle.create_dataset("x", data=np.ones((1, 8))).attrs["sample_rate"] = rate
-    with pytest.raises(DataError, match=rf"rate\.h5: the sample_rate attribute of dataset 'x' "
-                                        rf"must be a whole number of Hz >= 1, got .*{pattern}"):
+    with pytest.raises(
+        DataError,
+        match=rf"rate\.h5: the sample_rate attribute of dataset 'x' "
+        rf"must be a whole number of Hz >= 1, got .*{pattern}",
+    ):
         read_recording(path)
 
 
@@ -250,4 +253,3 @@ def test_a_key_that_is_not_a_string_is_a_type_error(tmp_path: Path, key: object)
         handle.create_dataset("x", data=np.ones((1, 8)))
     with pytest.raises(TypeError, match=r"^key must be a string or None, got "):
         read_recording(path, key=key)
-
