@@ -291,8 +291,10 @@ def print_report(report: dict) -> None:
     print(f"fp32 GEMM rate (roofline): {report['gemm_gflops']:.1f} GFLOP/s, "
           f"{report['threads']} threads")  # fmt: skip
     for name, row in report.get("forwards", {}).items():
-        print(f"\nforward, {name} {tuple(row['shape'])}: {row['gflop']:.2f} GFLOP "
-              f"(GEMM {row['gemm_gflops']:.0f} GFLOP/s in the same rounds)")
+        print(
+            f"\nforward, {name} {tuple(row['shape'])}: {row['gflop']:.2f} GFLOP "
+            f"(GEMM {row['gemm_gflops']:.0f} GFLOP/s in the same rounds)"
+        )
         for k, s in row["seconds"].items():
             print(f"  {k:12s} {s * 1e3:8.1f} ms  {row['roofline'][k]:.2f} of roofline  "
                   f"{row['speedup_vs_stock'][k]:.2f}x stock")  # fmt: skip

@@ -159,7 +159,8 @@ def _gb(n: float) -> str:
 def bench_train(data: Path, out: Path, steps: int, loading: str, workers: int) -> dict:
     """A run of ``steps`` steps; steps per second from the epoch's time in metrics.json."""
     cmd = [sys.executable, "-m", "mdnc", "train", str(data), *TRAIN, "--loading", loading,
-           "--steps-per-epoch", str(steps), "--workers", str(workers), "--out", str(out)]  # fmt: skip
+           "--steps-per-epoch", str(steps), "--workers", str(workers),
+           "--out", str(out)]  # fmt: skip
     found = measure(cmd)
     epoch = json.loads((out / "metrics.json").read_text())["epochs"][0]
     found["steps_per_s"] = steps / epoch["seconds"]
@@ -172,7 +173,8 @@ def bench_torchrun(data: Path, out: Path, steps: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
            f"--master-port={29700 + os.getpid() % 500}", "-m", "mdnc", "train", str(data),
-           *TRAIN, "--loading", "lazy", "--steps-per-epoch", str(steps), "--out", str(out)]  # fmt: skip
+           *TRAIN, "--loading", "lazy", "--steps-per-epoch", str(steps),
+           "--out", str(out)]  # fmt: skip
     found = measure(cmd, env)
     shutil.rmtree(out)
     return found
@@ -271,7 +273,8 @@ def main() -> None:
             d, i = found["denoise"], found["identity"]
             print(f"denoise {args.denoise_gb:g} GB ({found['samples']:.3g} samples): peak RSS "
                   f"{_gb(d['peak_rss_gb'])}, {d['samples_per_s'] / 1e6:.2f} M samples/s; "
-                  f"identity: peak RSS {_gb(i['peak_rss_gb'])}, bit exact {i['bit_exact']}")  # fmt: skip
+                  f"identity: peak RSS {_gb(i['peak_rss_gb'])}, "
+                  f"bit exact {i['bit_exact']}")  # fmt: skip
     finally:
         shutil.rmtree(args.root, ignore_errors=True)
     if args.json:

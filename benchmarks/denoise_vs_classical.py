@@ -125,8 +125,10 @@ def main() -> None:
     results["wiener_db"], results["wiener"] = best_wiener(test_clean, test_noisy, noise_var)
     best_classical = max(results["savgol_db"], results["wiener_db"])
     results["margin_db"] = results["mdnc_db"] - best_classical
-    print(f"test recordings: {len(test_clean)}; {args.noise} noise, input SNR "
-          f"{results['snr_in_db']:.2f} dB")
+    print(
+        f"test recordings: {len(test_clean)}; {args.noise} noise, input SNR "
+        f"{results['snr_in_db']:.2f} dB"
+    )
     print(f"  mdnc (defaults, {train_seconds:.0f} s training): {results['mdnc_db']:.2f} dB")
     print(f"  Savitzky-Golay, tuned {results['savgol']}: {results['savgol_db']:.2f} dB")
     print(f"  Wiener, tuned {results['wiener']}: {results['wiener_db']:.2f} dB")

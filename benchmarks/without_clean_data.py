@@ -120,7 +120,9 @@ def main() -> None:
     parser.add_argument("--snr-db", type=float, default=5.0)
     parser.add_argument("--noise", default="gaussian", help="the noise model (default gaussian)")
     parser.add_argument(
-        "--objectives", nargs="+", default=["self-supervised", "supervised"],
+        "--objectives",
+        nargs="+",
+        default=["self-supervised", "supervised"],
         help="self-supervised, noise2noise, supervised (fresh noise every epoch) or "
         "supervised-pairs (the fixed noisy realisation as input, as noise2noise has)",
     )

@@ -702,9 +702,7 @@ def load_training_state(
         if _state_id(data, map_location) in (None, config.get("checkpoint_id")):
             raise
     try:
-        state = torch.load(
-            io.BytesIO(data), map_location=map_location, weights_only=weights_only
-        )
+        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=weights_only)
     except Exception as err:  # unpickling raises many kinds
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{state_path}: corrupt or unreadable ({first}).") from None

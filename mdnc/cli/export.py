@@ -50,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
             f"--length must be at least {model.min_size[0]} for this model, got {args.length}."
         )
     if args.length is not None:  # tracing and checking hold several copies of the graph
-        check_forward_memory(model, 3, (args.length,) * len(model.min_size),
-                             f"--length {args.length}", "give a smaller --length", factor=4)
+        check_forward_memory(
+            model,
+            3,
+            (args.length,) * len(model.min_size),
+            f"--length {args.length}",
+            "give a smaller --length",
+            factor=4,
+        )
     out = Path(args.out)
     example = example_input(model, length=args.length)
     for name, fmt in (("model.pt", "torchscript"), ("model.onnx", "onnx")):

@@ -176,8 +176,8 @@ def _read_file(path: str) -> dict[str, dict[str, Any]]:
 def _run_files() -> set[str]:
     """What a run folder holds (a run killed before its first checkpoint, some of it)."""
     from mdnc.checkpoint import BEST_NAME, CONFIG_NAME, TRAINING_NAME, WEIGHTS_NAME
-    from mdnc.training.report import EXAMPLES_PLOT_NAME, LOSS_PLOT_NAME, METRICS_NAME
     from mdnc.data.index import INDEX_NAME
+    from mdnc.training.report import EXAMPLES_PLOT_NAME, LOSS_PLOT_NAME, METRICS_NAME
     from mdnc.training.trainer import CONFIG_TOML
 
     return {CONFIG_NAME, CONFIG_TOML, WEIGHTS_NAME, BEST_NAME, TRAINING_NAME, METRICS_NAME,
@@ -294,9 +294,8 @@ def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mdnc train`` with parsed arguments; return the exit code."""
-    from mdnc.training import train
-
     from mdnc.data.index import INDEX_NAME
+    from mdnc.training import train
 
     source, config, out = _resumed_run(args) if args.resume else _new_run(args)
     data = _load_data(source, config, out / INDEX_NAME, progress=not args.quiet)

@@ -192,18 +192,26 @@ class TrainConfig:
     """
 
     arch: str | None = option(
-        None, group="model", choices=signal_networks, metavar="CLASS",
+        None,
+        group="model",
+        choices=signal_networks,
+        metavar="CLASS",
         help="network class: a 1-D network of mdnc.registry whose output has the input's "
         "shape (default: BlindSpotNet1d for the self-supervised objective, UNet1d otherwise; "
         "self-supervised training of another network masks its input instead).",
     )
     channel: int = option(16, group="model", help="width (channels) of the first stage.")
     layers: list[int] = option(
-        group="model", default_factory=lambda: [2, 2, 2, 2], nargs="+", metavar="N",
+        group="model",
+        default_factory=lambda: [2, 2, 2, 2],
+        nargs="+",
+        metavar="N",
         help="residual blocks per stage, e.g. 2 2 2 2.",
     )
     block: str = option(
-        "bottleneck", group="model", choices=_blocks,
+        "bottleneck",
+        group="model",
+        choices=_blocks,
         help="residual block: bottleneck (1, k, 1 convolutions) or plain (k, k).",
     )
     kernel_size: int = option(3, group="model", help="odd kernel size of the blocks.")
@@ -212,62 +220,83 @@ class TrainConfig:
         None, group="data", help="samples between window starts (default: window // 2)."
     )
     val_fraction: float = option(
-        0.2, group="data",
+        0.2,
+        group="data",
         help="fraction of the recordings held out for validation (at least one when there "
         "are several; the tail of the recording when there is one).",
     )
     standardize: bool = option(
-        True, group="data",
+        True,
+        group="data",
         help="standardise every window by its own mean and std (the output is mapped back "
         "with the input's statistics).",
     )
     objective: str = option(
-        "supervised", group="objective", choices=_objectives,
+        "supervised",
+        group="objective",
+        choices=_objectives,
         help="how windows become (input, target) pairs and a loss: supervised (noise added "
         "to clean recordings, or paired noisy recordings; with neither, reconstruction), "
         "self-supervised (noisy recordings only, a blind-spot network) or noise2noise (pairs "
         "of noisy recordings, --noisy-pair).",
     )
     noise: str = option(
-        "gaussian", group="objective", choices=_noise_models,
+        "gaussian",
+        group="objective",
+        choices=_noise_models,
         help="noise model added to clean recordings at snr_db.",
     )
     snr_db: float | list[float] | None = option(
-        None, group="objective", metavar="DB|LOW:HIGH", type=parse_snr,
+        None,
+        group="objective",
+        metavar="DB|LOW:HIGH",
+        type=parse_snr,
         help="SNR in dB of the noise added to clean recordings, or a range LOW:HIGH drawn "
         "per window (default: none: paired noisy recordings, or a reconstruction "
         "auto-encoder; 5 for the synthetic data).",
     )
     hum_hz: float = option(
-        50.0, group="objective", metavar="HZ",
+        50.0,
+        group="objective",
+        metavar="HZ",
         help="mains frequency of the hum noise model (50 or 60 Hz).",
     )
     sample_rate: float = option(
-        1000.0, group="objective", metavar="HZ",
+        1000.0,
+        group="objective",
+        metavar="HZ",
         help="sampling rate of the recordings, for the hum noise model.",
     )
     blind_spot: int = option(
-        1, group="objective", metavar="SAMPLES",
+        1,
+        group="objective",
+        metavar="SAMPLES",
         help="self-supervised: samples hidden from each output sample (BlindSpotNet1d: the "
         "sample and blind_spot // 2 on each side; masking: samples per masked run); more than "
         "1 for noise correlated over a few samples.",
     )
     mask_fraction: float = option(
-        0.0625, group="objective", metavar="F",
+        0.0625,
+        group="objective",
+        metavar="F",
         help="self-supervised masking (a network that is not a blind-spot one): the fraction "
         "of samples masked per window, in (0, 0.5].",
     )
     mask_radius: int = option(
-        4, group="objective", metavar="SAMPLES",
+        4,
+        group="objective",
+        metavar="SAMPLES",
         help="self-supervised masking: a masked sample is replaced by one at most this far "
         "beside its run.",
     )
     batch_size: int = option(
-        16, group="optimisation",
+        16,
+        group="optimisation",
         help="windows per optimizer step (the global batch under torchrun).",
     )
     epochs: int | None = option(
-        None, group="optimisation",
+        None,
+        group="optimisation",
         help="passes over the training windows (default: about 4000 optimizer steps, 10 to "
         "60 epochs; self-supervised: about 8000 steps, up to 200 epochs); with --resume: "
         "extend the schedule to this.",
@@ -288,7 +317,9 @@ class TrainConfig:
     amp: bool = option(False, group="optimisation", help="bfloat16 autocast on GPU.")
     workers: int = option(0, group="optimisation", help="DataLoader worker processes.")
     init_from: str | None = option(
-        None, group="optimisation", metavar="RUN_DIR",
+        None,
+        group="optimisation",
+        metavar="RUN_DIR",
         help="start from the weights of another run (fine-tuning); its network must be the "
         "one these options describe.",
     )
@@ -387,31 +418,43 @@ class DataConfig:
     """Where the recordings of a run come from (files, or the built-in synthetic set)."""
 
     paths: list[str] = option(
-        group="data", default_factory=list, positional=True, metavar="DATA",
+        group="data",
+        default_factory=list,
+        positional=True,
+        metavar="DATA",
         help="files or folders of recordings (none: the built-in synthetic data set).",
     )
     noisy: list[str] = option(
-        group="data", default_factory=list, nargs="+", metavar="FILE",
+        group="data",
+        default_factory=list,
+        nargs="+",
+        metavar="FILE",
         aliases=["--noisy-pair"],
         help="paired recordings, one per DATA recording, in the same order: the noisy inputs "
         "of clean DATA (supervised), or a second noisy recording of the same signal "
         "(noise2noise).",
     )
     noise_files: list[str] = option(
-        group="data", default_factory=list, nargs="+", metavar="NOISE",
+        group="data",
+        default_factory=list,
+        nargs="+",
+        metavar="NOISE",
         help="recorded noise-only files (or folders), mixed into clean DATA at snr_db "
         "instead of the noise model.",
     )
-    key: str | None = option(
-        None, group="data", help="array/dataset name inside .npz/.h5 files."
-    )
+    key: str | None = option(None, group="data", help="array/dataset name inside .npz/.h5 files.")
     synthetic: list[int] = option(
-        group="data", default_factory=lambda: [100, 2000], nargs=2,
-        metavar=("N", "LENGTH"), help="size of the synthetic data set: recordings, samples.",
+        group="data",
+        default_factory=lambda: [100, 2000],
+        nargs=2,
+        metavar=("N", "LENGTH"),
+        help="size of the synthetic data set: recordings, samples.",
     )
     channels: int = option(1, group="data", help="channels of the synthetic data set.")
     loading: str = option(
-        "auto", group="data", choices=LOADING_MODES,
+        "auto",
+        group="data",
+        choices=LOADING_MODES,
         help="how DATA is read for training: 'memory' (every recording read first), 'lazy' "
         "(each window read from disk when it is drawn, for data sets larger than memory; "
         ".csv files and compressed .npz arrays are still read whole) or 'auto' (lazy above "

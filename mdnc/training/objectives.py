@@ -126,8 +126,8 @@ class Objective(ABC):
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
-        self.noise = noise if noise is not None else get_noise_model(
-            config.noise, **config.noise_params()
+        self.noise = (
+            noise if noise is not None else get_noise_model(config.noise, **config.noise_params())
         )
 
     def check(self, data: SplitData) -> None:
@@ -169,9 +169,7 @@ class Objective(ABC):
                 global one); validation passes a freshly seeded one, so that its loss is
                 computed on the same draws every epoch.
         """
-        return Batch(
-            items[0].to(device, non_blocking=True), items[1].to(device, non_blocking=True)
-        )
+        return Batch(items[0].to(device, non_blocking=True), items[1].to(device, non_blocking=True))
 
     def begin_validation(self, model: nn.Module) -> None:
         """Called in evaluation mode before the validation loss (default: nothing)."""

@@ -624,7 +624,11 @@ class Trainer:
         c = self.config
         return [
             apply_overlap_add(
-                self.model, x, window=c.window, overlap=0.5, batch_size=c.batch_size,
+                self.model,
+                x,
+                window=c.window,
+                overlap=0.5,
+                batch_size=c.batch_size,
                 standardize=c.standardize,
             )  # fmt: skip
             for x in recordings

@@ -93,10 +93,23 @@ def test_two_torchrun_nodes_match_a_single_process_on_lazy_data(tmp_path: Path) 
     port = str(29600 + os.getpid() % 1000)
     launchers = [
         subprocess.Popen(
-            [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1",
-             f"--node-rank={rank}", "--master-addr=127.0.0.1", f"--master-port={port}",
-             *common, "--out", str(nodes)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes=2",
+                "--nproc-per-node=1",
+                f"--node-rank={rank}",
+                "--master-addr=127.0.0.1",
+                f"--master-port={port}",
+                *common,
+                "--out",
+                str(nodes),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )  # fmt: skip
         for rank in (0, 1)
     ]
@@ -108,9 +121,7 @@ def test_two_torchrun_nodes_match_a_single_process_on_lazy_data(tmp_path: Path) 
     assert lb == pytest.approx(la, rel=1e-4)
     x = torch.randn(2, 2, 300)
     with torch.no_grad():
-        torch.testing.assert_close(
-            mdnc.load(single)(x), mdnc.load(nodes)(x), rtol=1e-4, atol=1e-4
-        )
+        torch.testing.assert_close(mdnc.load(single)(x), mdnc.load(nodes)(x), rtol=1e-4, atol=1e-4)
 
 
 def _hidden(folder: Path) -> list[str]:
