@@ -605,6 +605,8 @@ class LazyRecording:
                 f"{self.name}: unreadable at samples {a}-{b} ({_reason(error)})"
             ) from error
         block = np.ascontiguousarray(raw, dtype=np.float32)
+        if not block.flags.writeable:  # a view of the bytes read: the caller may write
+            block = block.copy()
         finite = np.isfinite(block)
         if not finite.all():
             channel, sample = (int(i) for i in np.argwhere(~finite)[0])
