@@ -177,7 +177,10 @@ def _npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
     raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
 
 
-def _describe_npy(path: Path, key: str | None, start: int = 0) -> RecordingInfo:
+def _describe_npy(
+    path: Path, key: str | None, start: int = 0, end: int | None = None
+) -> RecordingInfo:
+    """A ``.npy`` file, or the stored ``.npy`` member at bytes ``start:end`` of an archive."""
     if key is not None and start == 0:
         raise DataError(f"{path}: a .npy file holds one array; got key {key!r}")
     with open(path, "rb") as handle:
@@ -188,6 +191,12 @@ def _describe_npy(path: Path, key: str | None, start: int = 0) -> RecordingInfo:
         shape, fortran, dtype = _npy_header(handle)
         offset = handle.tell()
     channels, length, ndim = _checked_shape(path, shape, dtype)
+    end = path.stat().st_size if end is None else end
+    if offset + channels * length * dtype.itemsize > end:
+        raise DataError(
+            f"{path}: truncated file (its header announces {channels} x {length} samples of "
+            f"{dtype}; the data ends before)"
+        )
     return RecordingInfo(
         path, "npy", channels, length, dtype.str, ndim, offset=offset, fortran=bool(fortran)
     )
@@ -218,7 +227,8 @@ def _describe_npz(path: Path, key: str | None) -> RecordingInfo:
             raise DataError(f"{path}: no array named {key!r}; available arrays: {listed}")
         member = members[key]
         if member.compress_type == zipfile.ZIP_STORED:
-            info = _describe_npy(path, None, _member_offset(path, member))
+            start = _member_offset(path, member)
+            info = _describe_npy(path, None, start, start + member.file_size)
             return dataclasses.replace(info, format="npz", key=key)
         with archive.open(member) as stream:
             shape, _, dtype = _npy_header(stream)
@@ -320,18 +330,20 @@ def _cache_key(path: Path, key: str | None) -> tuple[str, str | None]:
 
 
 def _read_cache(cache: Path | None) -> dict[tuple[str, str | None], RecordingInfo]:
-    """The descriptions of a cache file; nothing when it is absent, of another version or
-    unreadable (it is only a cache: it is rebuilt)."""
+    """The descriptions of a cache file, by file and the key asked for; nothing when it is
+    absent, of another version or unreadable (it is only a cache: it is rebuilt)."""
     if cache is None or not cache.is_file():
         return {}
     try:
         content = json.loads(cache.read_text(encoding="utf-8"))
         if content.get("version") != INDEX_VERSION:
             return {}
-        infos = [RecordingInfo.from_json(e) for e in content["recordings"]]
+        entries = [
+            (e.pop("requested_key"), RecordingInfo.from_json(e)) for e in content["recordings"]
+        ]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}
-    return {_cache_key(i.path, i.key): i for i in infos}
+    return {_cache_key(i.path, k): i for k, i in entries}
 
 
 def _still_valid(info: RecordingInfo | None, path: Path) -> bool:
@@ -345,9 +357,21 @@ def _still_valid(info: RecordingInfo | None, path: Path) -> bool:
     return stat.st_size == info.size and stat.st_mtime_ns == info.mtime_ns
 
 
-def save_index(cache: str | os.PathLike[str], infos: Sequence[RecordingInfo]) -> Path:
-    """Write descriptions to an index file (atomically), for :func:`index_recordings`."""
-    entries = [i.to_json() for i in infos]
+def save_index(
+    cache: str | os.PathLike[str], infos: Sequence[RecordingInfo], key: str | None = None
+) -> Path:
+    """Write descriptions to an index file (atomically), for :func:`index_recordings`.
+
+    Args:
+        cache: the index file.
+        infos: the descriptions.
+        key: the key they were described with (``index_recordings(..., key=)``).
+    """
+    return _write_cache(Path(cache), {_cache_key(i.path, key): i for i in infos})
+
+
+def _write_cache(cache: Path, known: dict[tuple[str, str | None], RecordingInfo]) -> Path:
+    entries = [{"requested_key": k, **i.to_json()} for (_, k), i in known.items()]
     return write_json_atomic(cache, {"version": INDEX_VERSION, "recordings": entries})
 
 
@@ -416,8 +440,7 @@ def index_recordings(
         bar.close()
     check_same_channels(infos)
     if cache is not None and fresh and cache.parent.is_dir():
-        merged = {**known, **{_cache_key(i.path, i.key): i for i in infos}}
-        save_index(cache, list(merged.values()))
+        _write_cache(cache, {**known, **{_cache_key(i.path, key): i for i in infos}})
     return infos
 
 
@@ -468,6 +491,12 @@ def _close(handle: Any) -> None:
 _OPEN = _OpenFiles(MAX_OPEN_FILES)
 
 
+def _identity(info: RecordingInfo) -> tuple[Path, int, int]:
+    """The file as described: a file replaced since (a new size or modification time) is
+    opened afresh, not read through the handle of the one it replaced."""
+    return info.path, info.size, info.mtime_ns
+
+
 def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
     """Exactly ``size`` bytes at ``offset`` (several reads when the system gives fewer)."""
     parts, done = [], 0
@@ -487,7 +516,7 @@ def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
 def _read_npy_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
     """Samples ``start:stop`` of an ``.npy`` array (or stored ``.npz`` member) by offset."""
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-    fd = _OPEN.get(("fd", info.path), lambda: os.open(info.path, flags))
+    fd = _OPEN.get(("fd", *_identity(info)), lambda: os.open(info.path, flags))
     dtype = np.dtype(info.dtype)
     item, n, channels = dtype.itemsize, stop - start, info.channels
     assert info.offset is not None
@@ -506,7 +535,7 @@ def _read_npy_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
 def _read_hdf5_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
     import h5py
 
-    handle = _OPEN.get(("hdf5", info.path), lambda: h5py.File(info.path, "r"))
+    handle = _OPEN.get(("hdf5", *_identity(info)), lambda: h5py.File(info.path, "r"))
     dataset = handle[info.key]
     return dataset[start:stop][None] if info.ndim == 1 else dataset[:, start:stop]
 
@@ -514,7 +543,7 @@ def _read_hdf5_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
 def _read_audio_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
     import soundfile
 
-    handle = _OPEN.get(("audio", info.path), lambda: soundfile.SoundFile(info.path))
+    handle = _OPEN.get(("audio", *_identity(info)), lambda: soundfile.SoundFile(info.path))
     handle.seek(start)
     frames = handle.read(stop - start, dtype="float32", always_2d=True)
     if frames.shape[0] != stop - start:
@@ -575,7 +604,10 @@ class LazyRecording:
     def __getitem__(self, key: Any) -> LazyRecording:
         """``rec[:, a:b]``: samples ``a:b`` of every channel, still on disk (a view, as
         slicing an array is; :meth:`read` gives the samples)."""
-        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
+        if not (
+            isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)
+            and isinstance(key[1], slice)
+        ):  # fmt: skip
             raise TypeError(f"a LazyRecording is sliced as rec[:, start:stop], got {key!r}")
         start, stop, step = key[1].indices(self.shape[1])
         if step != 1:
@@ -583,7 +615,13 @@ class LazyRecording:
         return self.view(start, max(start, stop))
 
     def view(self, start: int, stop: int) -> LazyRecording:
-        """Samples ``start:stop`` of this recording, still on disk."""
+        """Samples ``start:stop`` of this recording, still on disk.
+
+        Raises:
+            ValueError: the span is not within ``0 <= start <= stop <= length``.
+        """
+        if not 0 <= start <= stop <= self.shape[1]:
+            raise ValueError(f"span {start}:{stop} outside the {self.shape[1]} samples of {self}")
         return LazyRecording(self.info, self.start + start, self.start + stop)
 
     def read(self, start: int, stop: int) -> np.ndarray:

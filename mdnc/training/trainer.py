@@ -389,7 +389,8 @@ class Trainer:
         clean, noisy = self.recordings[:2]
         lazy = [r.info for r in [*clean, *(noisy or [])] if isinstance(r, LazyRecording)]
         if lazy:  # the index of lazily read data, for the next run on it
-            save_index(self.out / INDEX_NAME, list({id(i): i for i in lazy}.values()))
+            key = self.source.key if self.source is not None else None
+            save_index(self.out / INDEX_NAME, list({id(i): i for i in lazy}.values()), key)
 
     def close(self) -> None:
         """Leave the process group (if :meth:`setup_device` joined one) and unlock."""
