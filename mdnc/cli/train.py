@@ -36,9 +36,11 @@ examples:
   mdnc train --config runs/ecg/config.toml --lr 1e-3 --out runs/b  # ... with one change
   mdnc train new/ --snr-db 5 --init-from runs/ecg --out runs/tuned # fine-tune a run
   torchrun --nproc_per_node=2 -m mdnc train recordings/ --snr-db 5 --out runs/ddp
+  mdnc train archive/ --snr-db 5 --loading lazy --steps-per-epoch 2000 --workers 4 --out runs/big
 
 Recordings are (channels, samples) arrays of any length (.npy, .npz, .h5/.hdf5, .csv with
-columns = channels, .wav, .flac); they are cut into windows. The run folder receives
+columns = channels, .wav, .flac); they are cut into windows. Above 512 MiB they are read
+lazily, each window from disk when drawn (--loading); their index is kept as index.json. The run folder receives
 model.safetensors + config.json (load with mdnc.load), optimizer.pt (for --resume),
 config.toml (the options; --config reads it), metrics.json, loss.png and examples.png.
 """

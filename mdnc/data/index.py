@@ -513,10 +513,12 @@ def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
     return b"".join(parts)
 
 
-def _read_npy_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
-    """Samples ``start:stop`` of an ``.npy`` array (or stored ``.npz`` member) by offset."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-    fd = _OPEN.get(("fd", *_identity(info)), lambda: os.open(info.path, flags))
+def _read_npy_span(info: RecordingInfo, start: int, stop: int, fd: int | None = None) -> np.ndarray:
+    """Samples ``start:stop`` of a C- or Fortran-order array at ``info.offset`` of a file
+    (an ``.npy`` file, a stored ``.npz`` member; ``fd``: the file, if open)."""
+    if fd is None:
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+        fd = _OPEN.get(("fd", *_identity(info)), lambda: os.open(info.path, flags))
     dtype = np.dtype(info.dtype)
     item, n, channels = dtype.itemsize, stop - start, info.channels
     assert info.offset is not None
@@ -532,12 +534,72 @@ def _read_npy_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
     return np.stack(rows)
 
 
-def _read_hdf5_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
-    import h5py
+class _Hdf5Span:
+    """Spans of an HDF5 dataset. An uncompressed one (no filters) is read like a ``.npy``:
+    ``os.pread`` of the bytes of each channel at their offsets in the file (in each chunk
+    of a chunked dataset: HDF5 itself would read every chunk touched whole); any other
+    through ``h5py`` slicing."""
 
-    handle = _OPEN.get(("hdf5", *_identity(info)), lambda: h5py.File(info.path, "r"))
-    dataset = handle[info.key]
-    return dataset[start:stop][None] if info.ndim == 1 else dataset[:, start:stop]
+    def __init__(self, info: RecordingInfo) -> None:
+        import h5py
+
+        self.info = info
+        self.file = h5py.File(info.path, "r")
+        self.dataset = self.file[info.key]
+        self.fd: int | None = None
+        self.offsets: dict[tuple[int, ...], int | None] = {}  # chunk -> its byte offset
+        raw = self.dataset.id.get_create_plist().get_nfilters() == 0
+        if raw and self.dataset.dtype.kind in "fiu" and self.dataset.external is None:
+            self.fd = os.open(info.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        self.file.close()
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        if self.fd is not None:
+            block = self._read_raw(start, stop)
+            if block is not None:
+                return block
+        data = self.dataset
+        return data[start:stop][None] if self.info.ndim == 1 else data[:, start:stop]
+
+    def _offset(self, coord: tuple[int, ...]) -> int | None:
+        """The byte offset of the chunk at ``coord`` (None where it is not written)."""
+        if coord not in self.offsets:
+            found = self.dataset.id.get_chunk_info_by_coord(coord)
+            self.offsets[coord] = None if found.byte_offset is None else int(found.byte_offset)
+        return self.offsets[coord]
+
+    def _read_raw(self, start: int, stop: int) -> np.ndarray | None:
+        """The span from the bytes of the file; None when a chunk it needs is unwritten."""
+        info, dtype = self.info, self.dataset.dtype
+        item, chunks = dtype.itemsize, self.dataset.chunks
+        if chunks is None:  # contiguous: the layout of a C-order .npy
+            offset = self.dataset.id.get_offset()
+            if offset is None:
+                return None
+            return _read_npy_span(dataclasses.replace(info, offset=offset, fortran=False),
+                                  start, stop, self.fd)  # fmt: skip
+        rows_per, width = (1, chunks[0]) if info.ndim == 1 else chunks
+        out = np.empty((info.channels, stop - start), dtype)
+        for k in range(start // width, (stop - 1) // width + 1):
+            a, b = max(start, k * width), min(stop, (k + 1) * width)
+            for c in range(info.channels):
+                coord = (k * width,) if info.ndim == 1 else (c // rows_per * rows_per, k * width)
+                base = self._offset(coord)
+                if base is None:
+                    return None
+                at = base + ((c % rows_per) * width + a - k * width) * item
+                raw = _pread(self.fd, (b - a) * item, at, info.path)
+                out[c, a - start : b - start] = np.frombuffer(raw, dtype)
+        return out
+
+
+def _read_hdf5_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:
+    handle = _OPEN.get(("hdf5", *_identity(info), info.key), lambda: _Hdf5Span(info))
+    return handle.read(start, stop)
 
 
 def _read_audio_span(info: RecordingInfo, start: int, stop: int) -> np.ndarray:

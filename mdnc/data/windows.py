@@ -145,6 +145,12 @@ def window_starts(length: int, window: int, hop: int) -> np.ndarray:
     return starts
 
 
+def _grid_counts(lengths: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """``len(window_starts(length, window, hop))`` for every length (all >= window)."""
+    regular = (lengths - window) // hop + 1
+    return regular + ((lengths - window) % hop != 0)
+
+
 def _unpack(
     item: Any, index: int, names: Sequence[str] | None, what: str
 ) -> tuple[np.ndarray | LazyRecording, str]:
@@ -352,10 +358,14 @@ class WindowDataset(Dataset):
         # Read once here (not in every worker), and only when noise is scaled to it.
         needed = self.snr_db is not None and self.snr_reference == "recording"
         self._powers = [channel_power(a) if needed else None for a in self.recordings]
-        self._starts = [window_starts(a.shape[1], self.window, self.hop) for a in self.recordings]
-        counts = np.array([len(s) for s in self._starts], dtype=np.int64)
-        self._ends = np.cumsum(counts)
-        self._fetches = np.zeros(int(self._ends[-1]), dtype=np.int64)
+        # Per recording its count of grid windows, not their starts (computed when needed):
+        # the memory per window is the 2-byte fetch counter alone.
+        lengths = np.array([a.shape[1] for a in self.recordings], dtype=np.int64)
+        self._lengths = lengths
+        self._ends = np.cumsum(_grid_counts(lengths, self.window, self.hop))
+        # Fetches of each item this epoch; at 65,536 fetches of one item in one epoch the
+        # count wraps around (and that item's draws repeat).
+        self._fetches = np.zeros(int(self._ends[-1]), dtype=np.uint16)
 
     def _check_lengths(self) -> None:
         lengths = [a.shape[1] for a in self.recordings]
@@ -409,7 +419,9 @@ class WindowDataset(Dataset):
         index %= size
         recording = int(np.searchsorted(self._ends, index, side="right"))
         first = 0 if recording == 0 else int(self._ends[recording - 1])
-        return recording, int(self._starts[recording][index - first])
+        regular = index - first  # the grid's window, or the one ending at the last sample
+        start = min(regular * self.hop, int(self._lengths[recording]) - self.window)
+        return recording, start
 
     def _draw_snr(self, rng: np.random.Generator) -> float:
         """The SNR of one fetch: ``snr_db``, or a uniform draw in its range."""
@@ -423,7 +435,7 @@ class WindowDataset(Dataset):
         recording, start = self.locate(index)
         index %= len(self)
         fetch = int(self._fetches[index])
-        self._fetches[index] += 1
+        self._fetches[index] = (fetch + 1) & 0xFFFF
         # Seeded by position, not by call order, so DataLoader workers and a
         # DistributedSampler see the same data; the fetch count keeps repeats fresh.
         rng = np.random.default_rng([self.seed, self.epoch, index, fetch])

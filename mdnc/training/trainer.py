@@ -336,7 +336,8 @@ class Trainer:
             self.init_from(self.config.init_from)
 
     def write_options(self) -> None:
-        """``config.toml``: the options as given (derived defaults noted in comments)."""
+        """``config.toml``: the options as given (derived defaults noted in comments); and
+        ``index.json``, the index of recordings read lazily."""
         sections = {"data": self.source} if self.source is not None else {}
         notes = []
         if self.options.hop is None:
@@ -350,6 +351,11 @@ class Trainer:
             )
         self.out.mkdir(parents=True, exist_ok=True)
         write_toml(self.out / CONFIG_TOML, {**sections, "train": self.options}, notes)
+        clean, noisy = self.recordings[:2]
+        lazy = [r.info for r in [*clean, *(noisy or [])] if isinstance(r, LazyRecording)]
+        if lazy:  # the index of lazily read data, for the next run on it
+            key = self.source.key if self.source is not None else None
+            save_index(self.out / INDEX_NAME, list({id(i): i for i in lazy}.values()), key)
 
     def setup_device(self) -> None:
         """The device, and the process group under ``torchrun`` (see :meth:`close`).
@@ -386,11 +392,6 @@ class Trainer:
                 "write the new run elsewhere."
             )
         remove_leftovers(self.out)
-        clean, noisy = self.recordings[:2]
-        lazy = [r.info for r in [*clean, *(noisy or [])] if isinstance(r, LazyRecording)]
-        if lazy:  # the index of lazily read data, for the next run on it
-            key = self.source.key if self.source is not None else None
-            save_index(self.out / INDEX_NAME, list({id(i): i for i in lazy}.values()), key)
 
     def close(self) -> None:
         """Leave the process group (if :meth:`setup_device` joined one) and unlock."""

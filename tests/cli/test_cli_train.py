@@ -189,13 +189,20 @@ def test_torchrun_matches_a_single_process_run(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("loading", ["memory", "lazy"])
 def test_bad_data_gives_a_one_line_error_and_no_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], make, args: list[str], pattern: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make,
+    args: list[str],
+    pattern: str,
+    loading: str,
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
     make(data)
     out = tmp_path / "run"
+    args = [*args, "--loading", loading]
     assert _train(tmp_path, str(data), "--snr-db", "5", "--out", str(out), *args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("mdnc train: error: ")

@@ -941,3 +941,24 @@ def test_pickled_recording_reads_the_same(tmp_path: Path, suffix: str) -> None:
     assert copy is not view and (copy.start, copy.stop, copy.info) == (200, 800, view.info)
     assert np.array_equal(copy.load(), view.load())
     assert np.array_equal(copy.load(), read_recording(path).data[:, 200:800])
+
+
+def test_hdf5_datasets_of_one_file_each_read_their_own_samples(tmp_path: Path) -> None:
+    """Raw reads (chunked, contiguous, partly written) and h5py reads (compressed) of the
+    datasets of one file, interleaved: each span comes from its own dataset."""
+    import h5py
+
+    path = tmp_path / "many.h5"
+    x = np.random.default_rng(3).standard_normal((3, 5000)).astype(np.float32)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("chunked", data=x, chunks=(2, 700))
+        handle.create_dataset("flat", data=x[1])
+        handle.create_dataset("gzip", data=-x, chunks=(3, 1000), compression="gzip")
+        part = handle.create_dataset("part", shape=(3, 5000), dtype="f4", chunks=(1, 1000))
+        part[:, :2500] = 2 * x[:, :2500]
+    recordings = {k: LazyRecording(describe_recording(path, key=k)) for k in
+                  ("chunked", "flat", "gzip", "part")}  # fmt: skip
+    for a, b in [(0, 5000), (699, 1401), (2490, 2510), (4999, 5000), (3, 4)]:
+        for key, rec in recordings.items():
+            expected = read_recording(path, key=key).data[:, a:b]
+            assert np.array_equal(rec.read(a, b), expected), (key, a, b)
