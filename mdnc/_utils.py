@@ -128,18 +128,22 @@ def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
 
     def stage(path: PathLike, suffix: str = "") -> Path:
         target = Path(path)
-        tmp = _temporary_sibling(target, suffix)
+        try:
+            tmp = _temporary_sibling(target, suffix)
+        except OSError as err:  # a read-only or missing folder: name the file asked for
+            err.filename = os.fspath(target)
+            raise
         staged.append((tmp, target))
         return tmp
 
     try:
         try:
             yield stage
+            for tmp, _ in staged:
+                fsync_path(tmp)
         except OSError as err:  # name the file the user asked for, not its temporary twin
             _name_target(err, staged)
             raise
-        for tmp, _ in staged:
-            fsync_path(tmp)
         folders = []
         while staged:
             tmp, target = staged[0]
@@ -158,7 +162,10 @@ def staged_files(*, sync_folder: bool = True) -> Iterator[Callable[..., Path]]:
 
 
 def _name_target(err: OSError, staged: list[tuple[Path, Path]]) -> None:
-    """Put the target's name in ``err`` when it names one of the temporary files."""
+    """Put the target's name in ``err`` when it names one of the temporary files, or names
+    none (a write to an open file: a full disk), then the last one staged."""
+    if err.filename is None and staged:
+        err.filename = os.fspath(staged[-1][1])
     for tmp, target in staged:
         if err.filename is not None and os.fspath(err.filename) == os.fspath(tmp):
             err.filename = os.fspath(target)

@@ -45,6 +45,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import uuid
 import warnings
@@ -83,7 +84,10 @@ HASHES_KEY = "sha256"
 BEST_NAME = "best.safetensors"
 TRAINING_NAME = "optimizer.pt"
 FORMAT = "mdnc-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Checkpoints of this format version and later record the SHA-256 of every file
+#: (version 1 checkpoints without hashes, from before, are still read).
+HASHED_SINCE = 2
 
 PathLike = str | os.PathLike[str]
 
@@ -493,7 +497,7 @@ def _read_config_file(config_path: Path) -> dict[str, Any]:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
             f"{config_path}: format_version {version!r} is not readable by this mdnc "
-            f"(reads {FORMAT_VERSION}); upgrade mdnc."
+            f"(reads 1 to {FORMAT_VERSION}); upgrade mdnc."
         )
     try:
         _model_part(config)
@@ -538,10 +542,19 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _verify(path: Path, data: bytes, config: Mapping[str, Any], config_path: Path) -> None:
-    """Raise unless ``data`` has the hash that the config records for ``path`` (if any)."""
+    """Raise unless ``data`` has the hash that the config records for ``path`` (a config
+    of before :data:`HASHED_SINCE` without hashes is not checked)."""
     hashes = config.get(HASHES_KEY)
+    if hashes is None and config.get("format_version", HASHED_SINCE) < HASHED_SINCE:
+        return
     expected = hashes.get(path.name) if isinstance(hashes, Mapping) else None
-    if expected is not None and _sha256(data) != expected:
+    if not (isinstance(expected, str) and re.fullmatch(r"[0-9a-f]{64}", expected)):
+        raise CheckpointError(
+            f"{config_path}: no valid SHA-256 of {path.name} under {HASHES_KEY!r} (found "
+            f"{expected if isinstance(hashes, Mapping) else hashes!r}); the file was edited: "
+            "restore it from a copy or retrain."
+        )
+    if _sha256(data) != expected:
         raise CheckpointError(
             f"{path}: its content does not match the SHA-256 that {config_path.name} records "
             f"(the file was corrupted or changed after it was saved); restore it from a copy "

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import warnings
@@ -139,8 +140,12 @@ def export_torchscript(
         check_finite_outputs(model, inputs[0], path)
         scripted = torch.jit.script(model)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Serialised in memory, then written by Python: torch.jit.save to a file aborts the
+        # process (a C++ exception) when the disk fills up, instead of raising OSError.
+        buffer = io.BytesIO()
+        torch.jit.save(scripted, buffer)
         with atomic_path(path) as tmp:
-            torch.jit.save(scripted, str(tmp))
+            tmp.write_bytes(buffer.getvalue())
             loaded = torch.jit.load(str(tmp))
             with torch.no_grad():
                 error = max(_max_error(loaded(x), model(x)) for x in inputs)

@@ -76,7 +76,7 @@ def test_config_json_contents(tmp_path: Path) -> None:
     save_checkpoint(tmp_path, net, extra=extra)
     assert files(tmp_path) == ["config.json", "model.safetensors"]
     doc = json.loads((tmp_path / "config.json").read_text())
-    assert doc["format"] == "mdnc-checkpoint" and doc["format_version"] == 1
+    assert doc["format"] == "mdnc-checkpoint" and doc["format_version"] == 2
     assert doc["mdnc_version"] == mdnc.__version__
     assert doc["class"] == "UNet1d" and doc["module"] == "mdnc.modules.resnet"
     assert doc["kwargs"] == {
@@ -348,8 +348,8 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
         load(run)
 
     (run / "config.json").write_text(good)
-    edit_config(run, format_version=2)
-    with pytest.raises(CheckpointError, match=f"{cfg}: format_version 2 is not readable"):
+    edit_config(run, format_version=3)
+    with pytest.raises(CheckpointError, match=f"{cfg}: format_version 3 is not readable"):
         load(run)
     (run / "config.json").write_text(good)
     edit_config(run, **{"class": "Transformer"})
@@ -412,6 +412,7 @@ def test_training_state_errors_name_the_file(tmp_path: Path) -> None:
     # A checkpoint without hashes (an older one) still names what is wrong with the file.
     document = json.loads((tmp_path / "config.json").read_text())
     del document["sha256"]
+    document["format_version"] = 1  # hashes came with format version 2
     (tmp_path / "config.json").write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match=f"{state}: corrupt or unreadable"):
         load_training_state(tmp_path)

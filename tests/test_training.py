@@ -42,8 +42,10 @@ def test_split_is_reproducible_and_disjoint() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"arch": "ResNet"},
-         r"arch must be one of 'UNet1d', 'AE1d', 'BlindSpotNet1d', got 'ResNet'"),
+        (
+            {"arch": "ResNet"},
+            r"arch must be one of 'UNet1d', 'AE1d', 'BlindSpotNet1d', got 'ResNet'",
+        ),
         ({"window": 0}, r"window must be an int >= 1, got 0"),
         ({"epochs": 0}, r"epochs must be an int >= 1, got 0"),
         ({"val_fraction": 1.0}, r"val_fraction must be a number in \[0, 1\), got 1.0"),

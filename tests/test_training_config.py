@@ -48,8 +48,11 @@ def test_help_shows_defaults_and_choices_from_the_registries() -> None:
         ({"block": "dense"}, "block must be one of 'plain', 'bottleneck', got 'dense'."),
         ({"objective": "magic"}, "objective must be one of 'supervised'"),
         ({"noise": "purple"}, "noise must be one of 'gaussian', 'pink', 'brown', 'hum'"),
-        ({"snr_db": float("nan")}, "snr_db must be a number of dB or a range LOW:HIGH with LOW "
-         "<= HIGH, within [-100, 200], got nan."),
+        (
+            {"snr_db": float("nan")},
+            "snr_db must be a number of dB or a range LOW:HIGH with LOW "
+            "<= HIGH, within [-100, 200], got nan.",
+        ),
         ({"amp": "yes"}, "amp must be true or false, got 'yes'."),
         ({"seed": -1}, "seed must be an int >= 0, got -1."),
         ({"examples": 1.5}, "examples must be an int >= 0, got 1.5 (float)."),

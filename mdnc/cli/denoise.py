@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     device = _device(args)
     model, config = load_checkpoint(args.checkpoint, map_location=device, weights=args.weights)
-    extra = config.get("extra", {})
+    saved_window, standardize = _saved_options(config, args.checkpoint)
     inputs, targets = _inputs_and_targets(args, model)
-    window = _window(args.window or int(extra.get("window", 1024)), inputs, model)
+    window = _window(args.window if args.window is not None else saved_window, inputs, model)
     runner = _runner(args, model, inputs, window, device)
     for info, target in zip(inputs, targets, strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         try:  # read and written a batch of windows at a time
             stream_overlap_add(
                 runner, info.path, target, window=window, overlap=args.overlap,
-                batch_size=args.batch_size, standardize=bool(extra.get("standardize", False)),
+                batch_size=args.batch_size, standardize=standardize,
                 progress=not args.quiet, key=info.key, like=info,
             )  # fmt: skip
         except DataError:
@@ -93,6 +93,26 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{info.path} -> {target}")
     return 0
+
+
+def _saved_options(config: dict, checkpoint: str) -> tuple[int, bool]:
+    """The training window and standardisation that the run saved (``extra``), checked.
+
+    Raises:
+        CheckpointError: they are not a whole number of samples >= 1 and a bool.
+    """
+    from mdnc._utils import is_int
+    from mdnc.checkpoint import CheckpointError
+
+    extra = config.get("extra", {})
+    extra = extra if isinstance(extra, dict) else {}
+    window, standardize = extra.get("window", 1024), extra.get("standardize", False)
+    if not (is_int(window) and window >= 1 and isinstance(standardize, bool)):
+        raise CheckpointError(
+            f"{Path(checkpoint) / 'config.json'}: the saved window must be an int >= 1 and "
+            f"standardize a bool, got {window!r} and {standardize!r}; the file was edited."
+        )
+    return int(window), standardize
 
 
 def _device(args: argparse.Namespace) -> Any:

@@ -40,9 +40,10 @@ examples:
 
 Recordings are (channels, samples) arrays of any length (.npy, .npz, .h5/.hdf5, .csv with
 columns = channels, .wav, .flac); they are cut into windows. Above 512 MiB they are read
-lazily, each window from disk when drawn (--loading); their index is kept as index.json. The run folder receives
+lazily, each window from disk when drawn (--loading). The run folder receives
 model.safetensors + config.json (load with mdnc.load), optimizer.pt (for --resume),
-config.toml (the options; --config reads it), metrics.json, loss.png and examples.png.
+config.toml (the options; --config reads it), metrics.json, loss.png, examples.png and,
+for data read lazily, index.json (the recordings' headers, reused by the next run).
 """
 
 #: SNR of the noise added to the built-in synthetic data when none is given, and of the
@@ -92,8 +93,16 @@ def _synthetic(source: Any, config: Any) -> _Data:
     """The built-in data set: clean for the supervised objective; else noisy copies at
     :data:`SYNTHETIC_SNR_DB` (two for noise2noise), scored against the clean truth."""
     from mdnc.data import get_noise_model, make_synthetic
+    from mdnc.limits import check_memory
 
     n, length = source.synthetic
+    # float32 samples, generated through float64, with the noisy copies of the objectives
+    # without clean data: checked before any is made.
+    copies = 4 if config.objective == "supervised" else 6
+    check_memory(
+        copies * 4.0 * n * length * source.channels, f"--synthetic {n} {length}",
+        "give fewer or shorter recordings",
+    )  # fmt: skip
     clean = make_synthetic(n, length, channels=source.channels, seed=config.seed)
     names = [f"synthetic {i}" for i in range(n)]
     if config.objective == "supervised":
@@ -259,6 +268,20 @@ def _check_objective(config: Any, source: Any, noise_given: bool) -> None:
             )
 
 
+def _refuse_running(out: Path) -> None:
+    """A run that has no checkpoint yet but whose training is running: say so (rather
+    than "not a checkpoint folder")."""
+    from mdnc._utils import FolderLockedError, folder_lock
+    from mdnc.training import RunInUseError
+
+    if out.is_dir() and not (out / "config.json").exists():
+        try:
+            with folder_lock(out):
+                pass
+        except FolderLockedError as err:
+            raise RunInUseError(str(err)) from None
+
+
 def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """The saved options of the run in ``--resume`` (``--epochs`` etc. may change)."""
     from mdnc.checkpoint import CheckpointError, read_config
@@ -272,12 +295,14 @@ def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
         for k in {**given(args, DataConfig), **given(args, TrainConfig)}
     ]
     other += ["--out"] * bool(args.out) + ["--config"] * bool(args.config)
+    other += ["--force"] * bool(args.force)
     other = [o for o in other if o[2:].replace("-", "_") not in RESUMABLE]
     if other:
         raise UsageError(
             f"--resume continues {out} with its saved options; only "
             f"{', '.join(map(flag, RESUMABLE))} may be given with it, not {', '.join(other)}."
         )
+    _refuse_running(out)
     saved = read_config(out).get("extra", {})
     saved = saved if isinstance(saved, dict) else {}
     if not all(isinstance(saved.get(k), dict) for k in ("train", "data")):

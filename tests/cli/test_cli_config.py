@@ -33,9 +33,10 @@ def test_config_toml_repeats_the_run(tmp_path: Path) -> None:
     assert saved["train"]["epochs"] == 2 and saved["train"]["seed"] == 3
     assert saved["train"]["snr_db"] == 5.0  # the synthetic data's default, made explicit
     # Derived defaults stay unset (they follow the window and the data), with a note.
-    assert "hop" not in saved["train"] and "hop is unset: half the window, 64 samples" in (
-        first / "config.toml"
-    ).read_text()
+    assert (
+        "hop" not in saved["train"]
+        and "hop is unset: half the window, 64 samples" in (first / "config.toml").read_text()
+    )
     assert main(["train", "--config", str(first / "config.toml"), "--out", str(second),
                  "--quiet"]) == 0  # fmt: skip
     assert _without_times(_metrics(first)) == _without_times(_metrics(second))
@@ -46,7 +47,7 @@ def test_config_toml_repeats_the_run(tmp_path: Path) -> None:
 def test_command_line_overrides_the_file(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
-        '[data]\nsynthetic = [5, 500]\n[train]\nwindow = 128\nchannel = 4\nlayers = [1, 1]\n'
+        "[data]\nsynthetic = [5, 500]\n[train]\nwindow = 128\nchannel = 4\nlayers = [1, 1]\n"
         'batch_size = 4\nepochs = 1\nlr = 0.01\nsnr_db = 10\nblock = "dense"\n'
     )
     run = tmp_path / "run"
@@ -89,9 +90,7 @@ def test_init_from_starts_from_the_weights_of_another_run(tmp_path: Path) -> Non
     assert read_toml(tuned / "config.toml")["train"]["init_from"] == str(source.resolve())
     fresh = tmp_path / "fresh"
     assert main(["train", "--out", str(fresh), "--lr", "1e-12", "--seed", "9", *SMALL, *TINY]) == 0
-    assert any(
-        not torch.allclose(mdnc.load(fresh).state_dict()[k], v) for k, v in before.items()
-    )
+    assert any(not torch.allclose(mdnc.load(fresh).state_dict()[k], v) for k, v in before.items())
 
 
 def test_init_from_another_architecture_is_a_clear_error(tmp_path: Path, capsys) -> None:

@@ -187,8 +187,15 @@ BAD = [
         id="blind-spot",
     ),
     pytest.param(
-        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--arch", "UNet1d",
-                   "--blind-spot", "127"],
+        lambda d: [
+            str(d / "noisy"),
+            "--objective",
+            "self-supervised",
+            "--arch",
+            "UNet1d",
+            "--blind-spot",
+            "127",
+        ],
         "blind_spot / mask_fraction (127 / 0.0625: one masked run every 2032 samples) must fit "
         "in the window (128); give a smaller --blind-spot, a larger --mask-fraction or a "
         "longer --window.",

@@ -113,6 +113,9 @@ def test_a_run_being_written_is_locked(
         assert main(["train", "--out", str(fresh), *SMALL, "--epochs", "1"]) == 2
         _one_line_error(capsys, "train", "being written by another process")
         assert list(fresh.iterdir()) == []
+        # Before its first checkpoint a running run is still "in use", not "not a run".
+        assert main(["train", "--resume", str(fresh), "--quiet"]) == 2
+        _one_line_error(capsys, "train", "being written by another process")
     before = _tree(run_dir)
     with folder_lock(run_dir):
         assert main(["train", "--resume", str(run_dir), "--epochs", "2"]) == 2
@@ -397,3 +400,141 @@ def test_out_of_memory_is_a_one_line_error(
     monkeypatch.setattr("mdnc.training.trainer.Trainer.train_epoch", exhausted)
     assert main(["train", "--out", str(tmp_path / "r"), *SMALL, "--epochs", "1"]) == 2
     _one_line_error(capsys, "train", "out of memory", "--batch-size")
+
+
+# ------------------------------------- found by the independent sweep (held-out cases)
+
+
+def _disk_full_on_write(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    """Writes by Python of a temporary sibling of ``target`` fail as on a full disk: with
+    no file name, as a write to an open file does."""
+    real = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if self.name.startswith(f".{target}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+def test_a_full_disk_during_a_torchscript_export_names_the_file(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    out = tmp_path / "exported"
+    _disk_full_on_write(monkeypatch, "model.pt")
+    args = ["export", "--checkpoint", str(run_dir), "--out", str(out), "--format", "torchscript"]
+    assert main(args) == 2
+    _one_line_error(capsys, "export", str(out / "model.pt"), "the disk is full")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_disk_errors_while_staging_name_the_target(tmp_path: Path) -> None:
+    from mdnc._utils import staged_files
+
+    target = tmp_path / "model.safetensors"
+    with pytest.raises(OSError) as caught, staged_files() as stage:
+        stage(target)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a write: no file name
+    assert caught.value.filename == os.fspath(target)
+    assert list(tmp_path.iterdir()) == []
+    missing = tmp_path / "gone" / "model.safetensors"  # no temporary can be made there
+    with pytest.raises(FileNotFoundError) as caught, staged_files() as stage:
+        stage(missing)
+    assert caught.value.filename == os.fspath(missing)
+
+
+def test_a_synthetic_data_set_is_checked_against_the_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MDNC_MAX_MEMORY", "100M")
+    args = ["--synthetic", "1000000", "1000000", "--epochs", "1", "--quiet", *TINY]
+    assert main(["train", "--out", str(tmp_path / "r"), *args]) == 2
+    _one_line_error(capsys, "train", "--synthetic 1000000 1000000", "MDNC_MAX_MEMORY")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        pytest.param({"window": "abc"}, "'abc'", id="window-text"),
+        pytest.param({"window": 0}, "window must be an int >= 1", id="window-zero"),
+        pytest.param({"standardize": "yes"}, "'yes'", id="standardize-text"),
+    ],
+)
+def test_edited_saved_options_of_denoise_are_a_checkpoint_error(
+    run_dir: Path, tmp_path: Path, recording: Path, edit: dict, needle: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    config["extra"].update(edit)
+    (run / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "y.npy"
+    assert main(["denoise", "--checkpoint", str(run), str(recording), "--output", str(out)]) == 2
+    _one_line_error(capsys, "denoise", str(run / "config.json"), needle)
+    assert not out.exists()
+
+
+def test_denoise_window_zero_is_refused(
+    run_dir: Path, tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "y.npy"
+    args = ["denoise", "--checkpoint", str(run_dir), str(recording), "--output", str(out)]
+    assert main([*args, "--window", "0"]) == 2
+    _one_line_error(capsys, "denoise", "window must be")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda c: c.pop("sha256"), id="removed"),
+        pytest.param(lambda c: c.update(sha256={}), id="empty"),
+        pytest.param(lambda c: c.update(sha256="abc"), id="text"),
+        pytest.param(lambda c: c["sha256"].update({"best.safetensors": None}), id="none"),
+        pytest.param(lambda c: c["sha256"].update({"best.safetensors": "0" * 63}), id="short"),
+    ],
+)
+def test_a_missing_or_malformed_hash_is_a_checkpoint_error(
+    run_dir: Path, tmp_path: Path, recording: Path, edit: Callable,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    edit(config)
+    (run / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "y.npy"
+    assert main(["denoise", "--checkpoint", str(run), str(recording), "--output", str(out)]) == 2
+    _one_line_error(capsys, "denoise", "config.json", "no valid SHA-256 of best.safetensors")
+    assert not out.exists()
+
+
+def test_a_checkpoint_of_before_hashes_still_loads(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = build_model(model_config("AE1d", channel=4, layers=[1, 1]))
+    save_checkpoint(tmp_path / "old", net)
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["sha256"]
+    config["format_version"] = 1
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    x = torch.randn(1, 1, 64)
+    torch.testing.assert_close(load(tmp_path / "old")(x), net.eval()(x))
+
+
+def test_resume_refuses_force(run_dir: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    before = _tree(run)
+    assert main(["train", "--resume", str(run), "--force", "--epochs", "2", "--quiet"]) == 2
+    _one_line_error(capsys, "train", "not --force")
+    assert _tree(run) == before

@@ -72,8 +72,11 @@ DENOISE = ["--window", "--overlap", "--batch-size", "--device", "--weights", "--
 
 @SETTINGS
 @given(
-    inputs=st.lists(st.sampled_from(["a.npy", "short.npy", "bad.npy", "missing.npy", "."]),
-                    min_size=1, max_size=2),  # fmt: skip
+    inputs=st.lists(
+        st.sampled_from(["a.npy", "short.npy", "bad.npy", "missing.npy", "."]),
+        min_size=1,
+        max_size=2,
+    ),  # fmt: skip
     output=st.sampled_from(["out.npy", "out", "a.npy", "run/config.json"]),
     extra=_argv(DENOISE),
 )
