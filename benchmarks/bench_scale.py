@@ -233,8 +233,7 @@ def run_sizes(root: Path, sizes: list[float], steps: int, workers: int) -> dict:
             row["lazy"] = bench_train(data, root / "out", steps, "lazy", workers)
             if gb == sizes[0]:
                 row["memory"] = bench_train(data, root / "out", steps, "memory", workers)
-            if layout == "npy":
-                row["torchrun"] = bench_torchrun(data, root / "out", steps)
+            row["torchrun"] = bench_torchrun(data, root / "out", steps)
             results[f"{layout} {gb:g} GB"] = row
             shutil.rmtree(data)
             _print_row(f"{layout} {gb:g} GB", row)

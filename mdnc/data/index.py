@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .._utils import write_json_atomic
+from .._utils import atomic_path
 from .io import (
     DataError,
     _format_of,
@@ -76,7 +76,7 @@ __all__ = [
 #: The name of the index cache in a run folder.
 INDEX_NAME = "index.json"
 #: The version of the ``index.json`` layout; a cache of another version is ignored.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 #: File handles kept open per process by :class:`LazyRecording` (least recently used go).
 MAX_OPEN_FILES = 32
 #: Samples per channel read at a time by :func:`channel_power`.
@@ -335,13 +335,12 @@ def _read_cache(cache: Path | None) -> dict[tuple[str, str | None], RecordingInf
     if cache is None or not cache.is_file():
         return {}
     try:
-        content = json.loads(cache.read_text(encoding="utf-8"))
-        if content.get("version") != INDEX_VERSION:
+        with open(cache, encoding="utf-8") as handle:
+            content = json.load(handle)
+        if content.get("version") != INDEX_VERSION or content.get("fields") != _FIELDS:
             return {}
-        entries = [
-            (e.pop("requested_key"), RecordingInfo.from_json(e)) for e in content["recordings"]
-        ]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        entries = [(row[0], _from_row(row[1:])) for row in content["recordings"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return {}
     return {_cache_key(i.path, k): i for k, i in entries}
 
@@ -370,9 +369,25 @@ def save_index(
     return _write_cache(Path(cache), {_cache_key(i.path, key): i for i in infos})
 
 
+#: The columns of a cached description: the key asked for, then the fields.
+_FIELDS = ["requested_key", *(f.name for f in dataclasses.fields(RecordingInfo))]
+
+
+def _from_row(row: list[Any]) -> RecordingInfo:
+    return RecordingInfo.from_json(dict(zip(_FIELDS[1:], row, strict=True)))
+
+
 def _write_cache(cache: Path, known: dict[tuple[str, str | None], RecordingInfo]) -> Path:
-    entries = [{"requested_key": k, **i.to_json()} for (_, k), i in known.items()]
-    return write_json_atomic(cache, {"version": INDEX_VERSION, "recordings": entries})
+    """The descriptions as rows of a table, written a row at a time (an index of many
+    thousand files costs its rows, not a document of them, in memory)."""
+    with atomic_path(cache) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(f'{{"version": {INDEX_VERSION}, "fields": {json.dumps(_FIELDS)}, ')
+        handle.write('"recordings": [')
+        for n, ((_, key), info) in enumerate(known.items()):
+            row = [key, *info.to_json().values()]
+            handle.write(("," if n else "") + "\n" + json.dumps(row, allow_nan=False))
+        handle.write("\n]}\n")
+    return cache
 
 
 def check_same_channels(infos: Sequence[RecordingInfo]) -> int:

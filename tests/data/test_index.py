@@ -499,10 +499,15 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _cached_names(cache: Path) -> list[str]:
+def _cached_entries(cache: Path) -> list[dict]:
+    """The rows of an index file as dicts of its columns."""
     content = json.loads(cache.read_text(encoding="utf-8"))
     assert content["version"] == INDEX_VERSION
-    return sorted(Path(e["path"]).name for e in content["recordings"])
+    return [dict(zip(content["fields"], row, strict=True)) for row in content["recordings"]]
+
+
+def _cached_names(cache: Path) -> list[str]:
+    return sorted(Path(e["path"]).name for e in _cached_entries(cache))
 
 
 def test_cache_written_then_reused(tmp_path: Path, counted: list[str]) -> None:
@@ -630,8 +635,7 @@ def test_data_and_noisy_share_one_cache(tmp_path: Path, counted: list[str]) -> N
     cache = tmp_path / "index.json"
     index_recordings(data, cache=cache)
     index_recordings(noisy, cache=cache)
-    content = json.loads(cache.read_text(encoding="utf-8"))
-    assert sorted(e["path"] for e in content["recordings"]) == sorted(map(str, data + noisy))
+    assert sorted(e["path"] for e in _cached_entries(cache)) == sorted(map(str, data + noisy))
     counted.clear()
     index_recordings(data, cache=cache)
     index_recordings(noisy, cache=cache)
@@ -642,9 +646,9 @@ def test_save_index_round_trip(tmp_path: Path) -> None:
     infos = [describe_recording(p) for p in _make_set(tmp_path / "data")]
     out = save_index(tmp_path / "i.json", infos)
     assert out == tmp_path / "i.json"
-    content = json.loads(out.read_text(encoding="utf-8"))
-    assert [e.pop("requested_key") for e in content["recordings"]] == [None] * len(infos)
-    assert [RecordingInfo.from_json(e) for e in content["recordings"]] == infos
+    entries = _cached_entries(out)
+    assert [e.pop("requested_key") for e in entries] == [None] * len(infos)
+    assert [RecordingInfo.from_json(e) for e in entries] == infos
     assert index_recordings([i.path for i in infos], cache=out) == infos
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "i.json"]
 
