@@ -819,6 +819,93 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 "        print(err)\nprint(issubclass(DataError, ValueError))\n"
             ))],
         },
+        "RecordingInfo": {
+            "var": "info",
+            "args_section": "attributes",
+            "properties": ["lazy", "nbytes"],
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import describe_recording\n\n"
+                "np.save('day.npy', np.zeros((3, 86_400), np.int16))\n"
+                "info = describe_recording('day.npy')\n"
+                "print(info.format, info.channels, info.length, info.dtype, info.offset, "
+                "info.lazy, info.nbytes)\n"
+            ))],
+        },
+        "LazyRecording": {
+            "var": "rec",
+            "properties": ["shape", "name"],
+            "methods": ["read", "view", "load"],
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import LazyRecording, describe_recording\n\n"
+                "np.save('day.npy', np.arange(20, dtype=np.float32).reshape(2, 10))\n"
+                "rec = LazyRecording(describe_recording('day.npy'))\n"
+                "print(rec.shape, rec.read(2, 5).tolist())\n"
+                "part = rec[:, 4:8]  # a view, still on disk\n"
+                "print(part, part.read(0, 2).tolist())\n"
+            ))],
+        },
+        "RecordingWriter": {
+            "var": "writer",
+            "methods": ["write", "close", "abort"],
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import RecordingWriter, read_recording\n\n"
+                "x = np.arange(12, dtype=np.float32).reshape(2, 6)\n"
+                "with RecordingWriter('out.h5', channels=2, length=6) as writer:\n"
+                "    writer.write(x[:, :4])  # blocks in time order\n"
+                "    writer.write(x[:, 4:])\n"
+                "print(np.array_equal(read_recording('out.h5').data, x))\n"
+            ))],
+        },
+        "channel_power": {
+            "var": "power",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import channel_power\n\n"
+                "x = np.array([[1.0, -1.0, 1.0, -1.0], [2.0, 0.0, 2.0, 0.0]], np.float32)\n"
+                "print(channel_power(x).ravel())\n"
+            ))],
+        },
+        "describe_recording": {
+            "var": "info",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import describe_recording\n\n"
+                "np.savez('trials.npz', a=np.zeros((2, 500), np.float32), b=np.zeros(300))\n"
+                "for key in ('a', 'b'):\n    info = describe_recording('trials.npz', key=key)\n"
+                "    print(key, info.channels, info.length, info.dtype, info.lazy)\n"
+            ))],
+        },
+        "index_recordings": {
+            "var": "infos",
+            "examples": [("Example", (
+                "from pathlib import Path\n\nimport numpy as np\n\n"
+                "from mdnc.data import index_recordings\n\nPath('data').mkdir()\n"
+                "for i in range(3):\n    np.save(f'data/r{i}.npy', np.zeros((2, 1000 * (i + 1))))\n"
+                "infos = index_recordings(['data'], cache='index.json')\n"
+                "print([(i.path.name, i.length) for i in infos], Path('index.json').exists())\n"
+            ))],
+        },
+        "open_recordings": {
+            "var": "recordings",
+            "examples": [("Example", (
+                "from pathlib import Path\n\nimport numpy as np\n\n"
+                "from mdnc.data import index_recordings, open_recordings\n\n"
+                "np.save('a.npy', np.zeros((1, 100)))\nPath('b.csv').write_text('1\\n2\\n3\\n')\n"
+                "infos = index_recordings(['a.npy', 'b.csv'])\n"
+                "print([type(r).__name__ for r in open_recordings(infos, lazy=True)])\n"
+                "print([type(r).__name__ for r in open_recordings(infos, lazy=False)])\n"
+            ))],
+        },
+        "open_writer": {
+            "var": "writer",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.data import open_writer, read_recording\n\n"
+                "with open_writer('tone.wav', channels=1, length=8000, sample_rate=8000) as out:\n"
+                "    for start in range(0, 8000, 3000):\n"
+                "        t = np.arange(start, min(start + 3000, 8000)) / 8000\n"
+                "        out.write(0.5 * np.sin(2 * np.pi * 440 * t)[None])\n"
+                "rec = read_recording('tone.wav')\n"
+                "print(rec.length, rec.sample_rate, rec.subtype)\n"
+            ))],
+        },
         "Recording": {
             "var": "rec",
             "args_section": "attributes",
@@ -1872,6 +1959,19 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.inference": {
+        "stream_overlap_add": {
+            "var": "out",
+            "examples": [("Example", (
+                "import numpy as np\n\nfrom mdnc.inference import apply_overlap_add, "
+                "stream_overlap_add\n\n"
+                "x = np.random.default_rng(0).standard_normal((2, 50_000)).astype(np.float32)\n"
+                "np.save('long.npy', x)\n"
+                "smooth = lambda w: (w + w.roll(1, -1) + w.roll(-1, -1)) / 3  # any model\n"
+                "out = stream_overlap_add(smooth, 'long.npy', 'smooth.npy', window=512)\n"
+                "same = np.array_equal(np.load(out), apply_overlap_add(smooth, x, window=512))\n"
+                "print(out, same)\n"
+            ))],
+        },
         "DEFAULT_BATCH_SIZE": {
             "examples": [("Example", (
                 "import inspect\n\nfrom mdnc.inference import DEFAULT_BATCH_SIZE, "

@@ -315,8 +315,15 @@ def stream_overlap_add(
         output: a file path (format by suffix, as :func:`mdnc.data.write_recording`), or
             an array-like of shape ``(C_out, L)`` (``(L,)`` for one channel) written as
             ``output[:, a:b] = block`` (e.g. ``numpy.lib.format.open_memmap``).
-        window, overlap, batch_size, device, standardize, progress, padding, engine: as
-            for :func:`apply_overlap_add` (the progress bar counts samples per second).
+        window: samples per window, as for :func:`apply_overlap_add`.
+        overlap: fraction of a window shared with the next one, in ``[0, 1)``.
+        batch_size: windows per model call.
+        device: where the model runs, as for :func:`apply_overlap_add`.
+        standardize: standardise each window and map its output back.
+        progress: show a progress bar (samples per second).
+        padding: how the tail is padded: ``"reflect"`` or ``"zeros"``.
+        engine: ``"torch"``, ``"onnxruntime"`` or ``"auto"``, as for
+            :func:`apply_overlap_add`.
         key: the ``.npz`` array or HDF5 dataset of a ``source`` file.
         like: the recording whose metadata a file output takes (dtype, sample rate,
             subtype ...); default: the ``source`` file's description.

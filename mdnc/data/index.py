@@ -747,6 +747,9 @@ def channel_power(source: Any) -> np.ndarray:
     """The mean square of every channel, ``(C, 1)`` float64, read :data:`POWER_CHUNK`
     samples at a time (the same sums for arrays and lazy recordings alike).
 
+    Args:
+        source: a ``(C, L)`` array or a :class:`LazyRecording`.
+
     Example:
         >>> channel_power(np.array([[1.0, -1.0], [2.0, 0.0]], dtype=np.float32)).ravel()
         array([1., 2.])
@@ -779,6 +782,10 @@ def use_lazy(loading: str, infos: Sequence[RecordingInfo]) -> bool:
 def open_recordings(infos: Sequence[RecordingInfo], lazy: bool) -> list[Any]:
     """The recordings ``infos`` describe: :class:`LazyRecording` objects when ``lazy``
     (except the formats read whole: ``.csv``, compressed ``.npz``), else float32 arrays.
+
+    Args:
+        infos: the descriptions (from :func:`index_recordings`).
+        lazy: open them for lazy reads (see :func:`use_lazy`), else read them whole.
 
     Raises:
         DataError: as :func:`~mdnc.data.io.read_recording`.

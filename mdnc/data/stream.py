@@ -576,7 +576,16 @@ def open_writer(
     sample_rate: int | None = None,
     key: str | None = None,
 ) -> RecordingWriter:
-    """Open a :class:`RecordingWriter` (the same arguments); use it in a ``with`` block.
+    """Open a :class:`RecordingWriter`; use it in a ``with`` block.
+
+    Args:
+        path: the file to write; its folder must exist; the suffix chooses the format.
+        channels: the number of channels (>= 1).
+        length: the number of samples per channel (>= 1) the file will hold.
+        like: the recording whose metadata to reuse (see :class:`RecordingWriter`), or
+            ``None``.
+        sample_rate: overrides ``like.sample_rate``; needed for audio without ``like``.
+        key: overrides ``like.key`` for ``.npz`` and HDF5.
 
     Returns:
         The open writer.
