@@ -105,8 +105,11 @@ class RecordingInfo:
         offset: where the samples start in the file (``.npy``, stored ``.npz`` members);
             None when they are not read by offset.
         fortran: the ``.npy`` array is stored in Fortran order (samples interleaved).
-        size: the file's size in bytes, and ``mtime_ns`` its modification time: a cached
-            description is reused only while both are unchanged.
+        size: the file's size in bytes: a cached description is reused only while the
+            size and the modification time are unchanged.
+        mtime_ns: the file's modification time in nanoseconds.
+        header: the column names of a ``.csv`` file with a header row, else None.
+        delimiter: the ``.csv`` column delimiter (None for white space).
     """
 
     path: Path
