@@ -51,6 +51,7 @@ from .io import (
     _format_of,
     _hdf5_rate,
     _reason,
+    check_channels,
     find_recordings,
     hdf5_dataset,
     read_recording,
@@ -394,21 +395,13 @@ def _write_cache(cache: Path, known: dict[tuple[str, str | None], RecordingInfo]
 
 
 def check_same_channels(infos: Sequence[RecordingInfo]) -> int:
-    """The common channel count of described recordings.
+    """The common channel count of described recordings (see
+    :func:`~mdnc.data.io.check_channels`, which takes descriptions as it takes recordings).
 
     Raises:
         DataError: naming the first recording whose channel count differs from the first's.
     """
-    if not infos:
-        raise DataError("no recordings given; expected at least one")
-    first = infos[0]
-    for info in infos[1:]:
-        if info.channels != first.channels:
-            raise DataError(
-                f"{info.path}: has {info.channels} channel(s) but {first.path} has "
-                f"{first.channels}; all recordings need the same channel count"
-            )
-    return first.channels
+    return check_channels(infos)
 
 
 def index_recordings(

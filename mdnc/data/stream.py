@@ -180,7 +180,10 @@ def _write_at(handle: Any, data: np.ndarray, offset: int) -> None:
 
 
 class _Backend:
-    """The file of one format being written at a temporary path."""
+    """The file of one format being written at a temporary path (``_file``: its open
+    handle, closed by the default :meth:`finish` and :meth:`discard`)."""
+
+    _file: Any
 
     def write(self, block: np.ndarray, start: int) -> None:
         """Write a float32 ``(channels, n)`` block at sample ``start``."""
@@ -188,11 +191,12 @@ class _Backend:
 
     def finish(self) -> None:
         """Complete the file and release every handle."""
-        raise NotImplementedError
+        self._file.close()
 
     def discard(self) -> None:
         """Release every handle and remove any extra temporary file; raises nothing."""
-        raise NotImplementedError
+        with contextlib.suppress(Exception):
+            self._file.close()
 
 
 class _NpyBackend(_Backend):
@@ -224,13 +228,6 @@ class _NpyBackend(_Backend):
         for channel, row in enumerate(data):
             offset = self._offset + (channel * self._spec.length + start) * itemsize
             _write_at(self._file, row, offset)
-
-    def finish(self) -> None:
-        self._file.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
 
 
 class _NpzBackend(_Backend):
@@ -296,13 +293,6 @@ class _Hdf5Backend(_Backend):
         else:
             self._data[:, start:stop] = data
 
-    def finish(self) -> None:
-        self._file.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            self._file.close()
-
 
 class _AudioBackend(_Backend):
     def __init__(self, tmp: Path, spec: _Spec) -> None:
@@ -324,13 +314,6 @@ class _AudioBackend(_Backend):
             block = np.clip(block, -1.0, 1.0)
         self._file.write(block.T)
 
-    def finish(self) -> None:
-        self._file.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            self._file.close()
-
 
 class _CsvBackend(_Backend):
     def __init__(self, tmp: Path, spec: _Spec) -> None:
@@ -348,13 +331,6 @@ class _CsvBackend(_Backend):
     def write(self, block: np.ndarray, start: int) -> None:
         # 9 significant digits give back every float32 exactly (as write_recording).
         np.savetxt(self._file, block.T, fmt="%.9g", delimiter=self._separator)
-
-    def finish(self) -> None:
-        self._file.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
 
 
 _BACKENDS: dict[str, type[_Backend]] = {
