@@ -105,7 +105,11 @@ def _saved_options(config: dict, checkpoint: str) -> tuple[int, bool]:
     from mdnc.checkpoint import CheckpointError
 
     extra = config.get("extra", {})
-    extra = extra if isinstance(extra, dict) else {}
+    if not isinstance(extra, dict):
+        raise CheckpointError(
+            f"{Path(checkpoint) / 'config.json'}: 'extra' must be a JSON object, got "
+            f"{type(extra).__name__}; the file was edited."
+        )
     window, standardize = extra.get("window", 1024), extra.get("standardize", False)
     if not (is_int(window) and window >= 1 and isinstance(standardize, bool)):
         raise CheckpointError(

@@ -128,8 +128,9 @@ def _noise_files(source: Any, channels: int, first: str) -> Any:
 
 def _load_data(source: Any, config: Any, cache: Path | None = None, progress: bool = True) -> _Data:
     """The recordings that ``source`` (a DataConfig) describes, for ``config``'s objective:
-    described from their headers (``cache``: the run's index), then read whole or opened
-    for lazy reads as ``source.loading`` says."""
+    described from their headers (``cache``: the run's index, only read here: the trainer
+    writes it once it holds the folder), then read whole or opened for lazy reads as
+    ``source.loading`` says."""
     from mdnc.data import DataError, check_channels, find_recordings
     from mdnc.data.index import index_recordings, open_recordings, use_lazy
 
@@ -142,11 +143,15 @@ def _load_data(source: Any, config: Any, cache: Path | None = None, progress: bo
                 f"--noisy/--noisy-pair: {n_noisy} recordings for {n_data} DATA recordings; "
                 "they pair up one to one, in the same order."
             )
-    found = index_recordings(source.paths, key=source.key, cache=cache, progress=progress)
+    found = index_recordings(
+        source.paths, key=source.key, cache=cache, progress=progress, update=False
+    )
     first = str(found[0].path)
     paired = []
     if source.noisy:
-        paired = index_recordings(source.noisy, key=source.key, cache=cache, progress=progress)
+        paired = index_recordings(
+            source.noisy, key=source.key, cache=cache, progress=progress, update=False
+        )
         check_channels(paired, expected=found[0].channels, source=first)
     lazy = use_lazy(source.loading, found + paired)
     noise = _noise_files(source, found[0].channels, first) if source.noise_files else None

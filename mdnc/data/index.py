@@ -411,6 +411,7 @@ def index_recordings(
     *,
     cache: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    update: bool = True,
 ) -> list[RecordingInfo]:
     """Describe the recordings of files and folders from their headers, with a cache.
 
@@ -422,6 +423,8 @@ def index_recordings(
             whose size and modification time are unchanged are taken from it, and it is
             rewritten when anything changed (if its folder exists).
         progress: show a progress bar over the files, with the samples indexed per second.
+        update: rewrite ``cache`` when anything was described afresh (False: only read
+            it, e.g. before the folder is locked for the run that writes it).
 
     Returns:
         One :class:`RecordingInfo` per file, in the order of ``find_recordings``.
@@ -450,7 +453,7 @@ def index_recordings(
     if bar is not None:
         bar.close()
     check_same_channels(infos)
-    if cache is not None and fresh and cache.parent.is_dir():
+    if update and cache is not None and fresh and cache.parent.is_dir():
         _write_cache(cache, {**known, **{_cache_key(i.path, key): i for i in infos}})
     return infos
 

@@ -538,3 +538,31 @@ def test_resume_refuses_force(run_dir: Path, tmp_path: Path, capsys) -> None:
     assert main(["train", "--resume", str(run), "--force", "--epochs", "2", "--quiet"]) == 2
     _one_line_error(capsys, "train", "not --force")
     assert _tree(run) == before
+
+
+def test_a_refused_training_writes_nothing_into_a_locked_folder(
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    with folder_lock(busy):  # as a training in its first epoch holds it
+        args = [str(recording), "--snr-db", "5", "--loading", "lazy", "--out", str(busy)]
+        assert main(["train", *args, "--quiet", *TINY]) == 2
+        _one_line_error(capsys, "train", "being written by another process")
+        assert list(busy.iterdir()) == []
+
+
+def test_saved_extra_that_is_not_an_object_is_a_checkpoint_error(
+    run_dir: Path, tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    config["extra"] = []
+    (run / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "y.npy"
+    assert main(["denoise", "--checkpoint", str(run), str(recording), "--output", str(out)]) == 2
+    _one_line_error(capsys, "denoise", "'extra' must be a JSON object")
+    assert not out.exists()
