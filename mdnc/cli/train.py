@@ -154,6 +154,13 @@ def _load_data(source: Any, config: Any, cache: Path | None = None, progress: bo
         )
         check_channels(paired, expected=found[0].channels, source=first)
     lazy = use_lazy(source.loading, found + paired)
+    if not lazy:  # read whole: refused, before reading, when the samples do not fit
+        from mdnc.limits import check_memory
+
+        check_memory(
+            sum(i.nbytes for i in found + paired), f"--loading memory of {len(found)} DATA "
+            "recording(s)", "use --loading lazy",
+        )  # fmt: skip
     noise = _noise_files(source, found[0].channels, first) if source.noise_files else None
     return _Data(
         open_recordings(found, lazy), open_recordings(paired, lazy) if paired else None,

@@ -764,7 +764,7 @@ def channel_power(source: Any) -> np.ndarray:
 def use_lazy(loading: str, infos: Sequence[RecordingInfo]) -> bool:
     """Whether recordings are read lazily: ``"lazy"``, ``"memory"``, or ``"auto"`` (lazily
     when their float32 samples exceed :data:`AUTO_LAZY_BYTES` or an eighth of the memory
-    available; in memory, windows are cut a little faster).
+    available, or of ``MDNC_MAX_MEMORY`` when it is set).
 
     Raises:
         ValueError: ``loading`` is not one of :data:`LOADING_MODES`.
@@ -773,9 +773,11 @@ def use_lazy(loading: str, infos: Sequence[RecordingInfo]) -> bool:
 
     if check_choice("loading", loading, LOADING_MODES) != "auto":
         return loading == "lazy"
-    from ..limits import available_memory
+    from ..limits import available_memory, get_limits
 
-    return sum(i.nbytes for i in infos) > min(AUTO_LAZY_BYTES, available_memory() // 8)
+    limit = get_limits().max_memory  # MDNC_MAX_MEMORY, when set, instead of what is free
+    memory = available_memory() if limit is None else limit
+    return sum(i.nbytes for i in infos) > min(AUTO_LAZY_BYTES, memory // 8)
 
 
 def open_recordings(infos: Sequence[RecordingInfo], lazy: bool) -> list[Any]:

@@ -458,7 +458,7 @@ class DataConfig:
         help="how DATA is read for training: 'memory' (every recording read first), 'lazy' "
         "(each window read from disk when it is drawn, for data sets larger than memory; "
         ".csv files and compressed .npz arrays are still read whole) or 'auto' (lazy above "
-        "512 MiB of samples or an eighth of the available memory).",
+        "512 MiB of samples or an eighth of the available memory or MDNC_MAX_MEMORY).",
     )
 
     def __post_init__(self) -> None:

@@ -566,3 +566,17 @@ def test_saved_extra_that_is_not_an_object_is_a_checkpoint_error(
     assert main(["denoise", "--checkpoint", str(run), str(recording), "--output", str(out)]) == 2
     _one_line_error(capsys, "denoise", "'extra' must be a JSON object")
     assert not out.exists()
+
+
+def test_data_read_into_memory_is_checked_against_the_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np.save(tmp_path / "big.npy", np.zeros((1, 3_000_000), np.float32))  # 12 MB
+    monkeypatch.setenv("MDNC_MAX_MEMORY", "8M")
+    args = [str(tmp_path / "big.npy"), "--snr-db", "5", "--quiet", *TINY]
+    assert main(["train", *args, "--loading", "memory", "--out", str(tmp_path / "a")]) == 2
+    _one_line_error(capsys, "train", "--loading memory of 1 DATA", "use --loading lazy")
+    assert not (tmp_path / "a").exists()
+    from mdnc.data.index import describe_recording, use_lazy
+
+    assert use_lazy("auto", [describe_recording(tmp_path / "big.npy")])  # 12 MB > 8M / 8
