@@ -66,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mdnc._utils import remove_leftovers
     from mdnc.checkpoint import load_checkpoint
-    from mdnc.data import DataError
+    from mdnc.data import DataError, open_recordings
     from mdnc.inference import stream_overlap_add
 
     from . import UsageError
@@ -80,11 +80,11 @@ def run(args: argparse.Namespace) -> int:
     for info, target in zip(inputs, targets, strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_leftovers(target.parent, [target.name])  # of a killed earlier write
-        try:  # read and written a batch of windows at a time
+        try:  # read (as described above, not again) and written a batch of windows at a time
             stream_overlap_add(
-                runner, info.path, target, window=window, overlap=args.overlap,
-                batch_size=args.batch_size, standardize=standardize,
-                progress=not args.quiet, key=info.key, like=info,
+                runner, open_recordings([info], lazy=True)[0], target, window=window,
+                overlap=args.overlap, batch_size=args.batch_size, standardize=standardize,
+                progress=not args.quiet, like=info,
             )  # fmt: skip
         except DataError:
             raise
