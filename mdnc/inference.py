@@ -27,7 +27,7 @@ import contextlib
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -359,9 +359,7 @@ def stream_overlap_add(
     return sink.close()
 
 
-def _stream_source(
-    source: Any, key: str | None
-) -> tuple[Callable[[int, int], Tensor], tuple[int, int], Any]:
+def _stream_source(source: Any, key: str | None) -> tuple[_Reader, tuple[int, int], Any]:
     """``(read, (C, L), description or None)`` of a file or an array-like; ``read(a, b)``
     gives float32 ``(C, b - a)`` tensors, checked finite."""
     from mdnc.data.index import LazyRecording, describe_recording, open_recordings
@@ -424,39 +422,27 @@ class _Run:
         return cls(model, model_device, dtype, device, run_device, hop, n_windows)
 
     def execute(self, job: _Job, emit: Callable[[int, Tensor], None], progress: bool) -> None:
-        """:func:`_overlap_add` of ``job`` with the model placed (see :func:`_placed`)."""
-        placed = _placed(
-            self.model, self.model_device, self.run_device, self.device, job.length, progress
+        """:func:`_overlap_add` of ``job`` in evaluation mode without gradients, the model on
+        ``run_device``, with a progress bar if asked; afterwards the caller's model gets
+        each submodule's own mode back, and its device."""
+        model = self.model
+        evaluating = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
+        moved = (
+            self.device is not None
+            and self.model_device is not None
+            and self.model_device != self.run_device
         )
-        with placed as bar:
-            _overlap_add(job, self.run_device, self.dtype, emit, bar)
-
-
-@contextlib.contextmanager
-def _placed(
-    model: Callable[[Tensor], Tensor],
-    model_device: torch.device | None,
-    run_device: torch.device,
-    device: Any,
-    length: int,
-    progress: bool,
-) -> Iterator[Any]:
-    """Evaluation mode without gradients, the model on ``run_device``, and the progress
-    bar (or None); afterwards the caller's model gets each submodule's own mode back, and
-    its device."""
-    evaluating = eval_mode(model) if isinstance(model, nn.Module) else contextlib.nullcontext()
-    moved_from = model_device if device is not None and model_device != run_device else None
-    bar = _progress_bar(length) if progress else None
-    try:
-        with evaluating, torch.no_grad():
-            if moved_from is not None:
-                model.to(run_device)
-            yield bar
-    finally:
-        if moved_from is not None:
-            model.to(moved_from)
-        if bar is not None:
-            bar.close()
+        bar = _progress_bar(job.length) if progress else None
+        try:
+            with evaluating, torch.no_grad():
+                if moved:
+                    model.to(self.run_device)
+                _overlap_add(job, self.run_device, self.dtype, emit, bar)
+        finally:
+            if moved:
+                model.to(self.model_device)
+            if bar is not None:
+                bar.close()
 
 
 class _FileSink:
@@ -621,7 +607,7 @@ class _Job:
     tensors of the recording, ``length`` samples, padded by ``tail``)."""
 
     model: Callable[[Tensor], Tensor]
-    read: Callable[[int, int], Tensor]
+    read: _Reader
     length: int
     tail: Tensor
     window: int
