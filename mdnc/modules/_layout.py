@@ -64,11 +64,20 @@ def _pair(value: Any, fill: int) -> Any:
     return (fill, first)
 
 
+def _nhwc_view(x: Tensor) -> Tensor:
+    """The ``(B, C, 1, L)`` channels-last view of ``x`` laid out NWC (a copy unless it is).
+
+    The strides are spelled out: with one channel (or one sample) a plain ``unsqueeze`` is
+    contiguous in both formats, and oneDNN would then answer in the NCHW one.
+    """
+    x = to_nwc(x)
+    b, c, n = x.shape
+    return x.as_strided((b, c, 1, n), (n * c, 1, n * c, c))
+
+
 def _conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
             padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:  # fmt: skip
-    view = to_nwc(x).unsqueeze(2)
-    if not view.is_contiguous(memory_format=torch.channels_last):  # one channel, one sample
-        view = view.contiguous(memory_format=torch.channels_last)
+    view = _nhwc_view(x)
     y = F.conv2d(view, weight.unsqueeze(2), bias, _pair(stride, 1), _pair(padding, 0),
                  _pair(dilation, 1), groups)  # fmt: skip
     return y.squeeze(2)
@@ -78,7 +87,7 @@ def _interpolate(x: Tensor, size: Any = None, scale_factor: Any = None, mode: st
                  align_corners: bool | None = None, **kwargs: Any) -> Tensor:  # fmt: skip
     if mode != "linear" or x.dim() != 3:
         return F.interpolate(x, size, scale_factor, mode, align_corners, **kwargs)
-    view = to_nwc(x).unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    view = _nhwc_view(x)
     if size is not None:
         size, scale_factor = _pair(size, 1), None
     else:

@@ -93,6 +93,37 @@ def test_eps_and_non_contiguous_input() -> None:
     assert_all_close(fused[1:], reference[1:], ["x", "gamma", "beta", "a"])
 
 
+@pytest.mark.parametrize(
+    ("batch", "channels", "length", "n_a", "dtype"),
+    [
+        (3, 4, 37, 4, torch.float32),  # fewer channels than a chunk of lanes
+        (2, 16, 300, 16, torch.float32),  # one whole chunk, rows past one block of sums
+        (2, 17, 5, 1, torch.float32),  # a chunk and a one-channel remainder
+        (1, 48, 1000, 48, torch.float32),  # three chunks, one sample
+        (4, 33, 2, 33, torch.float32),  # two rows
+        (2, 20, 257, 20, torch.float64),
+    ],
+)
+def test_channels_last_forward_matches_stock(
+    batch: int, channels: int, length: int, n_a: int, dtype: torch.dtype
+) -> None:
+    """The NWC form of the kernel (channels-last inference) on every chunking of channels."""
+    torch.manual_seed(channels)
+    # An offset far from zero tests the shifted sums; two rows alone are too ill-conditioned
+    # for it (the stock float32 layers are then 2e-5 off the float64 result themselves).
+    offset = 40.0 if length > 2 else 0.0
+    x = torch.randn(batch, length, channels, dtype=dtype).transpose(1, 2) * 3.0 + offset
+    gamma, beta, a = (p.detach() for p in params(channels, n_a, dtype))
+    z, mean, rstd = torch.ops.mdnc_fused.in_prelu_forward(x, gamma, beta, a, 1e-5)
+    assert z.transpose(1, 2).is_contiguous()  # the output keeps the NWC layout
+    want = stock(x.contiguous(), gamma, beta, a)
+    assert rel(z, want) < (1e-5 if dtype == torch.float32 else 1e-12)
+    xd = x.double()
+    assert rel(mean, xd.mean(2)) < 1e-6
+    want_rstd = (xd.var(2, unbiased=False) + 1e-5).rsqrt()
+    assert rel(rstd, want_rstd) < (1e-5 if dtype == torch.float32 else 1e-12)
+
+
 @pytest.mark.parametrize("n_a", [1, 3])
 def test_gradcheck_float64(n_a: int) -> None:
     x = torch.randn(2, 3, 5, dtype=torch.float64, requires_grad=True)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from ..._alloc import retain_freed_memory
 from ._torch_compat import fused_call_allowed
 
 __all__ = ["available", "enabled", "loaded", "instance_norm_prelu"]
@@ -68,6 +69,7 @@ def _load() -> bool:
                 torch.ops.load_library(str(build()))
                 namespace = torch.ops.mdnc_fused
                 _ops = (namespace.in_prelu_forward.default, namespace.in_prelu_backward.default)
+                retain_freed_memory()  # the fast path reuses freed tensor memory
             except Exception as exc:  # any failure: keep the stock layers
                 _failure = f"{type(exc).__name__}: {exc}"
                 warnings.warn(

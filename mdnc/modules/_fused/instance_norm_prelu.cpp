@@ -90,60 +90,125 @@ void forward_kernel(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma, 
 
 // The same forward for a (B, C, L) tensor laid out channels-last (NWC: x[b, l, c] at
 // b * L * C + l * C + c), as the channels-last inference path keeps its activations. Each
-// batch item is a block of L rows of C channels; the statistics run down the rows with one
-// shifted double accumulator per channel, then each row is normalised in one pass.
+// batch item is a block of L rows of C channels, read in chunks of kLanes channels: the
+// statistics of a chunk run down the rows in registers (shifted sums in T over kBlock
+// rows, then in double), then each row is normalised in one pass over all channels.
+constexpr int64_t kLanes = 16;
+
+template <typename T, int64_t W>
+void nwc_chunk_sums(const T* __restrict__ xb, int64_t n, int64_t channels, const T* pivot,
+                    double* __restrict__ s, double* __restrict__ ss, int64_t width) {
+  T p[W];
+  for (int64_t c = 0; c < W; ++c) {
+    p[c] = c < width ? pivot[c] : T(0);
+  }
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t i1 = std::min(n, i0 + kBlock);
+    T bs[W] = {};
+    T bss[W] = {};
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* __restrict__ row = xb + i * channels;
+      if constexpr (W == kLanes) {
+#pragma omp simd
+        for (int64_t c = 0; c < W; ++c) {
+          const T d = row[c] - p[c];
+          bs[c] += d;
+          bss[c] += d * d;
+        }
+      } else {
+        for (int64_t c = 0; c < width; ++c) {
+          const T d = row[c] - p[c];
+          bs[c] += d;
+          bss[c] += d * d;
+        }
+      }
+    }
+    for (int64_t c = 0; c < width; ++c) {
+      s[c] += static_cast<double>(bs[c]);
+      ss[c] += static_cast<double>(bss[c]);
+    }
+  }
+}
+
+template <typename T, int64_t W>
+void nwc_chunk_apply(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, int64_t channels,
+                     const T* scale, const T* bias, const T* slope, int64_t width) {
+  T sc[W];
+  T bi[W];
+  T sl[W];
+  for (int64_t c = 0; c < W; ++c) {
+    sc[c] = c < width ? scale[c] : T(0);
+    bi[c] = c < width ? bias[c] : T(0);
+    sl[c] = c < width ? slope[c] : T(0);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const T* __restrict__ row = xb + i * channels;
+    T* __restrict__ out = zb + i * channels;
+    if constexpr (W == kLanes) {
+#pragma omp simd
+      for (int64_t c = 0; c < W; ++c) {
+        const T y = row[c] * sc[c] + bi[c];
+        out[c] = y > T(0) ? y : sl[c] * y;
+      }
+    } else {
+      for (int64_t c = 0; c < width; ++c) {
+        const T y = row[c] * sc[c] + bi[c];
+        out[c] = y > T(0) ? y : sl[c] * y;
+      }
+    }
+  }
+}
+
+// One task: the statistics of W channels (width of them real) of one batch item, then their
+// normalisation, while those rows are still in cache.
+template <typename T, int64_t W>
+void nwc_chunk(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, int64_t channels,
+               int64_t width, const T* gamma, const T* beta, const T* slope, double eps,
+               T* mean_out, T* rstd_out) {
+  double s[W] = {};
+  double ss[W] = {};
+  nwc_chunk_sums<T, W>(xb, n, channels, xb, s, ss, width);
+  T scale[W];
+  T bias[W];
+  for (int64_t c = 0; c < width; ++c) {
+    const double shift = s[c] / static_cast<double>(n);
+    double var = ss[c] / static_cast<double>(n) - shift * shift;
+    var = var < 0.0 ? 0.0 : var;
+    const T mean = static_cast<T>(static_cast<double>(xb[c]) + shift);
+    const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
+    mean_out[c] = mean;
+    rstd_out[c] = rstd;
+    scale[c] = rstd * gamma[c];
+    bias[c] = beta[c] - mean * scale[c];
+  }
+  nwc_chunk_apply<T, W>(xb, zb, n, channels, scale, bias, slope, width);
+}
+
 template <typename T>
 void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma,
                         const T* beta, const T* a, bool a_per_channel, double eps, Geometry g) {
   const int64_t n = g.length;
   const int64_t channels = g.channels;
-  const int64_t batch = g.rows / channels;
-  at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
-    std::vector<double> s(channels), ss(channels), pivot(channels);
-    std::vector<T> scale(channels), bias(channels), slope(channels);
-    for (int64_t b = begin; b < end; ++b) {
-      const T* __restrict__ xb = x + b * n * channels;
-      T* __restrict__ zb = z + b * n * channels;
-      double* __restrict__ sp = s.data();
-      double* __restrict__ ssp = ss.data();
-      double* __restrict__ pp = pivot.data();
-      for (int64_t c = 0; c < channels; ++c) {
-        pp[c] = static_cast<double>(xb[c]);
-        sp[c] = 0.0;
-        ssp[c] = 0.0;
-      }
-      for (int64_t i = 0; i < n; ++i) {
-        const T* __restrict__ row = xb + i * channels;
-#pragma omp simd
-        for (int64_t c = 0; c < channels; ++c) {
-          const double d = static_cast<double>(row[c]) - pp[c];
-          sp[c] += d;
-          ssp[c] += d * d;
-        }
-      }
-      for (int64_t c = 0; c < channels; ++c) {
-        const double shift = s[c] / static_cast<double>(n);
-        double var = ss[c] / static_cast<double>(n) - shift * shift;
-        var = var < 0.0 ? 0.0 : var;
-        const T mean = static_cast<T>(pivot[c] + shift);
-        const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
-        mean_out[b * channels + c] = mean;
-        rstd_out[b * channels + c] = rstd;
-        scale[c] = rstd * gamma[c];
-        bias[c] = beta[c] - mean * scale[c];
-        slope[c] = a[a_per_channel ? c : 0];
-      }
-      const T* __restrict__ scp = scale.data();
-      const T* __restrict__ bp = bias.data();
-      const T* __restrict__ ap = slope.data();
-      for (int64_t i = 0; i < n; ++i) {
-        const T* __restrict__ row = xb + i * channels;
-        T* __restrict__ out = zb + i * channels;
-#pragma omp simd
-        for (int64_t c = 0; c < channels; ++c) {
-          const T y = row[c] * scp[c] + bp[c];
-          out[c] = y > T(0) ? y : ap[c] * y;
-        }
+  const int64_t chunks = (channels + kLanes - 1) / kLanes;
+  const int64_t tasks = g.rows / channels * chunks;
+  std::vector<T> slope(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    slope[c] = a[a_per_channel ? c : 0];
+  }
+  at::parallel_for(0, tasks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / chunks;
+      const int64_t c0 = task % chunks * kLanes;
+      const int64_t width = std::min(kLanes, channels - c0);
+      const int64_t offset = b * n * channels + c0;
+      const int64_t row = b * channels + c0;
+      if (width == kLanes) {
+        nwc_chunk<T, kLanes>(x + offset, z + offset, n, channels, width, gamma + c0, beta + c0,
+                             slope.data() + c0, eps, mean_out + row, rstd_out + row);
+      } else {
+        nwc_chunk<T, kLanes - 1>(x + offset, z + offset, n, channels, width, gamma + c0,
+                                 beta + c0, slope.data() + c0, eps, mean_out + row,
+                                 rstd_out + row);
       }
     }
   });
