@@ -11,7 +11,8 @@ recordings with fresh noise, and a noise2noise run on two noisy realisations.
 
 Data: ``.npy``/``.wav``/... files (each cut into ``--chunk``-sample recordings), or a
 built-in set: ``sharp-steps`` (piecewise-constant levels held 10-200 samples, abrupt
-jumps), ``short-steps`` (held 3-30 samples), ``synthetic`` (the built-in data set, all
+jumps), ``short-steps`` (held 3-30 samples), ``telegraph`` (two levels, held 3-30
+samples), ``synthetic`` (the built-in data set, all
 families) or one family of :mod:`mdnc.data.synthetic` (``sines``, ``steps``, ``spikes``,
 ``ar``, ``chirps``).
 
@@ -43,18 +44,19 @@ except ImportError:
     from benchmarks.denoise_vs_classical import best_savgol, best_wiener
 
 
-def sharp_steps(n: int, length: int, seed: int, holds: tuple[int, int] = (10, 200)
-                ) -> list[np.ndarray]:  # fmt: skip
-    """Piecewise-constant recordings: levels held ``holds`` samples, abrupt jumps."""
+def sharp_steps(n: int, length: int, seed: int, holds: tuple[int, int] = (10, 200),
+                levels: tuple[float, ...] | None = None) -> list[np.ndarray]:  # fmt: skip
+    """Piecewise-constant recordings: levels held ``holds`` samples, abrupt jumps; each
+    level drawn from a standard normal, or from ``levels`` (a telegraph signal)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        levels, total = [], 0
+        runs, total = [], 0
         while total < length:
             hold = int(rng.integers(holds[0], holds[1] + 1))
-            levels.append(np.full(hold, rng.normal()))
+            runs.append(np.full(hold, rng.choice(levels) if levels else rng.normal()))
             total += hold
-        x = np.concatenate(levels)[:length]
+        x = np.concatenate(runs)[:length]
         out.append(((x - x.mean()) / (x.std() + 1e-12)).astype(np.float32)[None])
     return out
 
@@ -65,6 +67,8 @@ def load_data(source: str, n: int, length: int, seed: int) -> list[np.ndarray]:
         return sharp_steps(n, length, seed)
     if source == "short-steps":
         return sharp_steps(n, length, seed, holds=(3, 30))
+    if source == "telegraph":
+        return sharp_steps(n, length, seed, holds=(3, 30), levels=(-1.0, 1.0))
     if source in FAMILIES or source == "synthetic":
         families = None if source == "synthetic" else [source]
         return make_synthetic(n, length, seed=seed, families=families)

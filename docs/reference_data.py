@@ -2178,6 +2178,65 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                     print(f'true {sigma ** 2:.4f}, estimated', noise_variance(noisy).tolist())
             '''))],
         },
+        "mixture_nll": {
+            "var": "nll",
+            "extra": "The loss of `mdnc train --objective self-supervised` when the blind-spot "
+            "network predicts a distribution (`--prior-components K`, the default), with the "
+            "noise variance that `noise_variance` estimates per window.",
+            "examples": [("Example", _code('''
+                import math
+
+                import torch
+
+                from mdnc.modules.blindspot import mixture_nll
+
+                # One gaussian N(0, 1): raw outputs (logit, mean, softplus^-1 of the variance).
+                params = torch.tensor([[[0.0], [0.0], [math.log(math.expm1(1.0))]]])
+                x, noise = torch.tensor([[[1.0]]]), torch.tensor([[0.5]])
+                nll = mixture_nll(params, x, noise)
+                by_hand = 0.5 * math.log(2 * math.pi * 1.5) + 1.0 / (2 * 1.5)
+                print(f'{float(nll):.4f} {by_hand:.4f}')
+            '''))],
+        },
+        "posterior_mean": {
+            "var": "estimate",
+            "extra": "What a `BlindSpotNet1d` with `components` outputs in evaluation mode "
+            "(blind spot 1): the clean sample's mean given the distribution predicted from "
+            "its surroundings and the noisy sample itself.",
+            "examples": [("A sample at an edge snaps to a level", _code('''
+                import math
+
+                import torch
+
+                from mdnc.modules.blindspot import posterior_mean, prior_mean
+
+                # The surroundings say: level -1 or level 1, equally likely (an edge).
+                raw = math.log(math.expm1(1e-3))
+                params = torch.tensor([[[0.0], [0.0], [-1.0], [1.0], [raw], [raw]]])
+                noise = torch.tensor([[0.1]])
+                print('prior mean', round(float(prior_mean(params, 1)), 3))
+                for x in (0.6, -0.4, 1.3):
+                    out = posterior_mean(params, torch.tensor([[[x]]]), noise)
+                    print(f'noisy {x:+.1f} -> {float(out):+.3f}')
+            '''))],
+        },
+        "prior_mean": {
+            "var": "mean",
+            "extra": "The output of a `BlindSpotNet1d` with `components` in evaluation mode "
+            "when the posterior does not apply: a blind spot wider than 1 (correlated noise) "
+            "or other output than input channels.",
+            "examples": [("Example", _code('''
+                import math
+
+                import torch
+
+                from mdnc.modules.blindspot import prior_mean
+
+                # Weights 0.25 / 0.75 (logits log 1, log 3), means -2 and 2.
+                params = torch.tensor([[[0.0], [math.log(3.0)], [-2.0], [2.0], [0.0], [0.0]]])
+                print(round(float(prior_mean(params, 1)), 4))   # 0.25 * -2 + 0.75 * 2
+            '''))],
+        },
         "estimate_blend": {
             "var": "w",
             "extra": "The self-supervised objective calls it at every validation, on the held-out "
@@ -2224,6 +2283,21 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 seen = x.grad[0].abs().sum(0) > 0
                 print('inputs 27..33 seen by output 30:', seen[27:34].int().tolist())
                 print(tuple(net(torch.randn(4, 2, 1001)).shape))
+            ''')), ("A predicted distribution (components)", _code('''
+                import torch
+
+                from mdnc.modules.blindspot import BlindSpotNet1d, noise_variance, posterior_mean
+
+                torch.manual_seed(0)
+                net = BlindSpotNet1d(8, [1, 1, 1], components=3)
+                x = torch.randn(2, 1, 256)
+                params = net(x)            # training mode: 3 * 3 parameters per sample
+                print(tuple(params.shape))
+                net.eval()
+                with torch.no_grad():
+                    y = net(x)             # evaluation mode: the posterior mean
+                    print(tuple(y.shape), torch.allclose(
+                        y, posterior_mean(net.train()(x), x, noise_variance(x))))
             '''))],
         },
     },

@@ -298,6 +298,7 @@ def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """The saved options of the run in ``--resume`` (``--epochs`` etc. may change)."""
     from mdnc.checkpoint import CheckpointError, read_config
     from mdnc.training import DataConfig, TrainConfig
+    from mdnc.training.config import LEGACY_OPTIONS
 
     from . import UsageError
 
@@ -322,7 +323,8 @@ def _resumed_run(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     fields = {f.name for f in dataclasses.fields(DataConfig)}
     try:
         source = DataConfig(**{k: v for k, v in dict(saved["data"]).items() if k in fields})
-        config = TrainConfig(**{**dict(saved["train"]), **given(args, TrainConfig)})
+        options = {**LEGACY_OPTIONS, **dict(saved["train"]), **given(args, TrainConfig)}
+        config = TrainConfig(**options)
     except (TypeError, ValueError) as err:
         raise CheckpointError(
             f"{out / 'config.json'}: the training options saved there are not valid ({err}); "

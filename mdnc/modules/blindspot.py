@@ -54,7 +54,14 @@ from ._checks import (
     first_parameter,
 )
 
-__all__ = ["BlindSpotNet1d", "estimate_blend", "noise_variance"]
+__all__ = [
+    "BlindSpotNet1d",
+    "estimate_blend",
+    "mixture_nll",
+    "noise_variance",
+    "posterior_mean",
+    "prior_mean",
+]
 
 #: The slope of the leaky ReLUs.
 SLOPE = 0.1
@@ -143,6 +150,22 @@ class BlindSpotNet1d(nn.Module):
         kernel_size: the kernel of the causal convolutions (the first one has ``+ 2``).
         in_planes: input channels.
         out_planes: output channels.
+        components: 0: the network predicts each sample from its surroundings (a point
+            prediction, trained with the squared error), and in evaluation mode takes back
+            :attr:`blend` of the noisy input. ``K >= 1``: it predicts a mixture of ``K``
+            gaussians, the distribution of each clean sample given its surroundings (a
+            prior, trained by the likelihood of the noisy sample: :func:`mixture_nll`),
+            and in evaluation mode outputs the mean of the clean sample given that prior
+            and the noisy sample itself, under white gaussian noise of the variance
+            :func:`noise_variance` estimates per window (:func:`posterior_mean`; Laine et
+            al.'s Bayesian blind-spot denoising, with a mixture prior as in probabilistic
+            Noise2Void). With ``blind_spot > 1`` (correlated noise) or other output than
+            input channels, the output is the prior mean.
+
+    In training mode the output is what the blind head predicts: ``(B, out_planes, L)``
+    with ``components=0``, else ``(B, out_planes * 3 * components, L)``, the prior's
+    parameters (:func:`mixture_nll` reads them). So it is in evaluation mode too while
+    :attr:`blind_output` is set (the validation loss of self-supervised training).
 
     Raises:
         TypeError: an argument is not an int (or ``layers`` not a list of ints).
@@ -165,12 +188,14 @@ class BlindSpotNet1d(nn.Module):
         kernel_size: int = 3,
         in_planes: int = 1,
         out_planes: int = 1,
+        components: int = 0,
     ) -> None:
         super().__init__()
         for name, value in (("channel", channel), ("blind_spot", blind_spot),
                             ("kernel_size", kernel_size), ("in_planes", in_planes),
                             ("out_planes", out_planes)):  # fmt: skip
             check_positive_int(name, value)
+        self.components = check_positive_int("components", components, minimum=0)
         self._layers = check_layers(layers, minimum_stages=1)
         self.in_planes, self.out_planes = in_planes, out_planes
         self.shift = blind_spot // 2 + 1
@@ -178,10 +203,15 @@ class BlindSpotNet1d(nn.Module):
         self.head = nn.Sequential(
             nn.Conv1d(2 * channel, 2 * channel, 1), nn.LeakyReLU(SLOPE),
             nn.Conv1d(2 * channel, channel, 1), nn.LeakyReLU(SLOPE),
-            nn.Conv1d(channel, out_planes, 1),
+            nn.Conv1d(channel, out_planes * max(1, 3 * self.components), 1),
         )  # fmt: skip
-        #: The fraction of the noisy input mixed into the output in evaluation mode.
+        if self.components:
+            _spread_means(self.head[-1], out_planes, self.components)
+        #: The fraction of the noisy input mixed into the output in evaluation mode
+        #: (``components=0``).
         self.register_buffer("blend", torch.zeros(()))
+        #: In evaluation mode too, output what the blind head predicts (as in training).
+        self.blind_output = False
 
     @property
     def hidden(self) -> int:
@@ -207,9 +237,13 @@ class BlindSpotNet1d(nn.Module):
         features = _shift(self.trunk(torch.cat([x, x.flip(-1)], 0)), self.shift)
         left, right = features[:b], features[b:].flip(-1)
         y = self.head(torch.cat([left, right], 1))
-        if self.training or self.in_planes != self.out_planes:
+        if self.training or self.blind_output:
             return y
-        return y + self.blend * (x - y)
+        if self.components == 0:
+            return y if self.in_planes != self.out_planes else y + self.blend * (x - y)
+        if self.in_planes != self.out_planes or self.shift > 1:
+            return prior_mean(y, self.out_planes)
+        return posterior_mean(y, x, noise_variance(x))
 
     def set_blend(self, value: float) -> None:
         """Set :attr:`blend`, the fraction of the noisy input that the output takes back in
@@ -235,6 +269,92 @@ class BlindSpotNet1d(nn.Module):
         check_like_parameters(x, "BlindSpotNet1d", reference)
 
 
+def _spread_means(conv: nn.Conv1d, planes: int, components: int) -> None:
+    """Start the mixture's means spread over [-1.5, 1.5] and its variances at about 1
+    (standardised windows), so that the components differ from the first step."""
+    with torch.no_grad():
+        bias = conv.bias.view(planes, 3, components)
+        bias[:, 0].zero_()
+        bias[:, 1] = torch.linspace(-1.5, 1.5, components) if components > 1 else 0.0
+        bias[:, 2].fill_(0.5413)  # softplus(0.5413) = 1
+
+
+def _mixture(
+    params: Tensor, planes: int, floor: float = 1e-6
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(log weights, means, variances)`` of the prior, each ``(B, planes, K, L)``; no
+    variance is below ``floor`` (standardised windows)."""
+    b, n, length = params.shape[0], params.shape[1], params.shape[2]
+    p = params.float().reshape(b, planes, 3, n // (3 * planes), length)
+    log_w = torch.log_softmax(p[:, :, 0], dim=2)
+    return log_w, p[:, :, 1], F.softplus(p[:, :, 2]) + floor
+
+
+def _evidence(
+    params: Tensor, x: Tensor, noise: Tensor, floor: float = 1e-6
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(log p(x, component), means, prior variances, total variances)`` per component,
+    for noisy samples ``x`` ``(B, C, L)`` under white gaussian noise of variance ``noise``
+    ``(B, C)`` (at least ``floor``)."""
+    log_w, mean, var = _mixture(params, x.shape[1], floor)
+    total = var + noise.float().clamp_min(floor)[:, :, None, None]
+    diff = x.float()[:, :, None] - mean
+    log_p = log_w - 0.5 * (torch.log(2 * torch.pi * total) + diff.square() / total)
+    return log_p, mean, var, total
+
+
+def mixture_nll(params: Tensor, x: Tensor, noise: Tensor) -> Tensor:
+    """The negative log-likelihood of each noisy sample under the predicted prior and
+    white gaussian noise: ``-log sum_k w_k N(x; mu_k, v_k + noise)``.
+
+    Args:
+        params: the prior's parameters, ``(B, C * 3 * K, L)`` (a
+            :class:`BlindSpotNet1d` with ``components=K`` in training mode).
+        x: the noisy samples, ``(B, C, L)``.
+        noise: the noise variance per window and channel, ``(B, C)``.
+
+    Returns:
+        ``(B, C, L)``, in float32.
+
+    Example:
+        >>> params = torch.tensor([[[0.0], [0.0], [0.5413]]])   # one gaussian N(0, 1)
+        >>> nll = mixture_nll(params, torch.zeros(1, 1, 1), torch.ones(1, 1))
+        >>> round(float(nll), 4)   # -log N(0; 0, 2)
+        1.2655
+    """
+    return -torch.logsumexp(_evidence(params, x, noise)[0], dim=2)
+
+
+def prior_mean(params: Tensor, planes: int) -> Tensor:
+    """The mean of the predicted prior, ``sum_k w_k mu_k``: ``(B, planes, L)``."""
+    log_w, mean, _ = _mixture(params, planes)
+    return (log_w.exp() * mean).sum(dim=2)
+
+
+def posterior_mean(params: Tensor, x: Tensor, noise: Tensor) -> Tensor:
+    """The mean of the clean sample given the predicted prior and the noisy sample ``x``,
+    under white gaussian noise of variance ``noise``: each component's posterior mean
+    ``mu_k + v_k / (v_k + noise) * (x - mu_k)``, weighted by how well the component
+    explains ``x``.
+
+    Args:
+        params: the prior's parameters, ``(B, C * 3 * K, L)``.
+        x: the noisy samples, ``(B, C, L)``.
+        noise: the noise variance per window and channel, ``(B, C)``.
+
+    Returns:
+        ``(B, C, L)``, of ``x``'s dtype.
+
+    Example:
+        >>> params = torch.tensor([[[0.0], [0.0], [0.5413]]])   # one gaussian N(0, 1)
+        >>> round(float(posterior_mean(params, torch.full((1, 1, 1), 2.0), torch.ones(1, 1))), 4)
+        1.0
+    """
+    log_p, mean, var, total = _evidence(params, x, noise)
+    estimate = mean + var / total * (x.float()[:, :, None] - mean)
+    return (torch.softmax(log_p, dim=2) * estimate).sum(dim=2).to(x.dtype)
+
+
 def noise_variance(x: Tensor) -> Tensor:
     """The variance of white noise in ``x`` (``(..., samples)``), per row: from the median
     absolute deviation of second differences, which a smooth signal barely moves and
@@ -253,8 +373,14 @@ def noise_variance(x: Tensor) -> Tensor:
         0.26
     """
     d = (x[..., 2:] - 2 * x[..., 1:-1] + x[..., :-2]) / 6**0.5
-    mad = (d - d.median(dim=-1, keepdim=True).values).abs().median(dim=-1).values
+    mad = _median((d - _median(d)[..., None]).abs())
     return (1.4826 * mad) ** 2
+
+
+def _median(x: Tensor) -> Tensor:
+    """The lower median along the last axis (as ``Tensor.median``), by sorting: exports to
+    ONNX, where ``median`` does not."""
+    return x.sort(dim=-1).values[..., (x.shape[-1] - 1) // 2]
 
 
 #: The largest blend :func:`estimate_blend` sets (a guard against a poor noise estimate).

@@ -95,6 +95,11 @@ def signal_networks() -> list[str]:
     ]
 
 
+#: Options added after runs were saved without them, with the value those runs behaved
+#: by: a resumed run takes it when its saved options lack the option.
+LEGACY_OPTIONS: dict[str, Any] = {"prior_components": 0}
+
+
 def is_blind_spot(arch: str) -> bool:
     """Whether the network class ``arch`` is a blind-spot network (no masking needed)."""
     from mdnc.registry import get_model_info
@@ -275,6 +280,15 @@ class TrainConfig:
         "sample and blind_spot // 2 on each side; masking: samples per masked run); more than "
         "1 for noise correlated over a few samples.",
     )
+    prior_components: int = option(
+        3,
+        group="objective",
+        metavar="K",
+        help="self-supervised, BlindSpotNet1d: gaussians in the distribution it predicts for "
+        "each sample from its surroundings; the output is the clean sample's mean given that "
+        "distribution and the noisy sample (0: one predicted value, blended with the noisy "
+        "sample by a weight estimated on the held-out recordings).",
+    )
     mask_fraction: float = option(
         0.0625,
         group="objective",
@@ -354,6 +368,7 @@ class TrainConfig:
         self.hum_hz = _check_hum(self.hum_hz, self.sample_rate, self.noise)
         self.blind_spot = _checked(check_int, "blind_spot", self.blind_spot, 1)
         self.mask_radius = _checked(check_int, "mask_radius", self.mask_radius, 1)
+        self.prior_components = _checked(check_int, "prior_components", self.prior_components, 0)
         self.mask_fraction = _checked(
             check_real, "mask_fraction", self.mask_fraction, low=0.0, high=0.5, low_open=True
         )
@@ -379,6 +394,8 @@ class TrainConfig:
         shape = {"channel": self.channel, "layers": list(self.layers)}
         if is_blind_spot(arch):
             shape["blind_spot"] = self.blind_spot
+            if self.prior_components:  # absent from recipes older than the option
+                shape["components"] = self.prior_components
         else:
             shape["block"] = self.block
         return model_config(arch, **shape, kernel_size=self.kernel_size, in_planes=channels,

@@ -474,16 +474,22 @@ class SelfSupervisedObjective(Objective):
         return _held_out_windows(data, c.window, c.standardize, c.seed)
 
     def begin_validation(self, model: nn.Module) -> None:
-        """A blind-spot network's validation loss is that of its blind output."""
+        """A blind-spot network's validation loss is that of its blind output (the
+        prediction, or the predicted distribution)."""
         if self.blind:
             model.set_blend(0.0)
+            model.blind_output = True
 
     def calibrate(self, model: nn.Module, windows: Dataset | None) -> dict[str, float]:
-        """A blind-spot network (``blind_spot`` 1) takes back the fraction of the noisy
-        input that the held-out windows call for (:func:`~mdnc.modules.blindspot.
-        estimate_blend`); with a wider blind spot the noise is correlated and it stays
-        blind. Returns ``{"blend": w}``."""
-        if not self.blind or windows is None or self.config.blind_spot != 1:
+        """A blind-spot network that predicts one value (``components`` 0, ``blind_spot``
+        1) takes back the fraction of the noisy input that the held-out windows call for
+        (:func:`~mdnc.modules.blindspot.estimate_blend`); one that predicts a distribution
+        needs no such weight, and with a wider blind spot the noise is correlated and it
+        stays blind. Returns ``{"blend": w}`` when it is set."""
+        if not self.blind:
+            return {}
+        model.blind_output = False
+        if windows is None or self.config.blind_spot != 1 or model.components:
             return {}
         from mdnc.modules.blindspot import estimate_blend
 
@@ -505,6 +511,19 @@ class SelfSupervisedObjective(Objective):
         c = self.config
         masked, mask = blind_spot_mask(x, c.mask_fraction, c.blind_spot, c.mask_radius, generator)
         return Batch(masked, x, mask)
+
+    def loss(self, output: Tensor, batch: Batch, reduction: str = "mean") -> Tensor:
+        """The squared error of a predicted value (:meth:`Objective.loss`); for a predicted
+        distribution (a :class:`~mdnc.modules.blindspot.BlindSpotNet1d` with
+        ``components``: more output channels than the target has), the negative
+        log-likelihood of the noisy target under it and white gaussian noise of the
+        variance :func:`~mdnc.modules.blindspot.noise_variance` estimates per window."""
+        if output.shape[1] == batch.target.shape[1]:
+            return super().loss(output, batch, reduction)
+        from mdnc.modules.blindspot import mixture_nll, noise_variance
+
+        nll = mixture_nll(output, batch.target, noise_variance(batch.target))
+        return nll.sum() if reduction == "sum" else nll.mean()
 
 
 @register_objective

@@ -65,7 +65,11 @@ def plot_losses(
     ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
     if any(h.get("val_loss") is not None for h in history):
         ax_loss.plot(epochs, [h.get("val_loss") for h in history], label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="MSE (standardised)", yscale="log", title="loss")
+    losses = [h.get(k) for h in history for k in ("train_loss", "val_loss")]
+    # A negative log-likelihood (a predicted distribution) may be <= 0: no log scale then.
+    positive = all(v is None or v > 0 for v in losses)
+    ax_loss.set(xlabel="epoch", ylabel="MSE (standardised)" if positive else "loss",
+                yscale="log" if positive else "linear", title="loss")  # fmt: skip
     ax_loss.legend()
     if any(h.get("snr_out_db") is not None for h in history):
         ax_snr.plot(epochs, [h.get("snr_out_db") for h in history], label="output")

@@ -76,6 +76,23 @@ def test_resume_extends_the_schedule(tmp_path: Path) -> None:
     assert [row["epoch"] for row in history] == [1, 2, 3]
 
 
+def test_resume_of_a_run_saved_before_an_option_existed(tmp_path: Path) -> None:
+    """A self-supervised run saved before ``prior_components`` existed (a point prediction,
+    no such option in its saved options) resumes as it was trained, not with today's
+    default."""
+    out = tmp_path / "run"
+    args = ["--out", str(out), "--synthetic", "5", "500", "--epochs", "1",
+            "--objective", "self-supervised", "--prior-components", "0"]  # fmt: skip
+    assert _train(tmp_path, *args) == 0
+    config = json.loads((out / "config.json").read_text())
+    del config["extra"]["train"]["prior_components"]
+    assert "components" not in config["kwargs"]
+    (out / "config.json").write_text(json.dumps(config))
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert mdnc.load(out).components == 0
+    assert json.loads((out / "config.json").read_text())["extra"]["train"]["prior_components"] == 0
+
+
 def test_sigkill_mid_run_then_resume_finishes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [

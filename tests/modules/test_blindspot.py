@@ -1,4 +1,5 @@
-"""BlindSpotNet1d: the blind spot is exact, shapes, argument and input errors, checkpoints.
+"""BlindSpotNet1d: the blind spot is exact, shapes, argument and input errors, checkpoints;
+the predicted distribution (``components``): likelihood and posterior by hand, exports.
 
 TorchScript, tracing, torch.compile and ONNX are checked in the generic matrix
 (test_resnet_generic.py), with every other network.
@@ -7,12 +8,21 @@ TorchScript, tracing, torch.compile and ONNX are checked in the generic matrix
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 
 from mdnc.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from mdnc.modules.blindspot import MAX_BLEND, BlindSpotNet1d, estimate_blend, noise_variance
+from mdnc.modules.blindspot import (
+    MAX_BLEND,
+    BlindSpotNet1d,
+    estimate_blend,
+    mixture_nll,
+    noise_variance,
+    posterior_mean,
+    prior_mean,
+)
 
 
 def _input_gradients(net: torch.nn.Module, x: torch.Tensor, i: int) -> torch.Tensor:
@@ -171,3 +181,127 @@ def test_estimate_blend_is_the_error_ratio_of_the_blind_prediction() -> None:
     # No noise at all, and a wrong prediction: the input itself is the best estimate.
     clean = torch.sin(torch.linspace(0, 40, 512)).expand(8, 1, 512) + 1.0
     assert estimate_blend(net, clean) == MAX_BLEND
+
+
+# -- the predicted distribution (components >= 1) -------------------------------------
+
+
+def _gaussian(x: float, mean: float, var: float) -> float:
+    return math.exp(-((x - mean) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
+
+
+def _params(weights, means, variances) -> torch.Tensor:
+    """Raw head outputs ``(1, 3K, 1)`` giving a prior of these weights, means and
+    variances (the inverse of the softmax and softplus the head's output goes through)."""
+    logits = [math.log(w) for w in weights]
+    raw = [math.log(math.expm1(v - 1e-6)) for v in variances]
+    return torch.tensor([logits + list(means) + raw], dtype=torch.float64)[..., None]
+
+
+@pytest.mark.parametrize("x", [-2.0, 0.3, 1.1, 4.0])
+@pytest.mark.parametrize("noise", [0.05, 0.5])
+def test_mixture_likelihood_and_posterior_against_hand_computed_values(x, noise) -> None:
+    """Two gaussians (weights 0.3 / 0.7, means -1 / 1.5, variances 0.2 / 0.6) under
+    gaussian noise: the likelihood of the noisy sample and the posterior mean, from the
+    formulas written out by hand."""
+    w, mu, v = (0.3, 0.7), (-1.0, 1.5), (0.2, 0.6)
+    params = _params(w, mu, v)
+    evidence = [wk * _gaussian(x, mk, vk + noise) for wk, mk, vk in zip(w, mu, v, strict=True)]
+    expected_nll = -math.log(sum(evidence))
+    shrunk = [mk + vk / (vk + noise) * (x - mk) for mk, vk in zip(mu, v, strict=True)]
+    expected_mean = sum(e * s for e, s in zip(evidence, shrunk, strict=True)) / sum(evidence)
+    xs, ns = torch.full((1, 1, 1), x, dtype=torch.float64), torch.full((1, 1), noise)
+    assert float(mixture_nll(params, xs, ns)) == pytest.approx(expected_nll, rel=1e-5)
+    assert float(posterior_mean(params, xs, ns)) == pytest.approx(expected_mean, abs=1e-5)
+    assert float(prior_mean(params, 1)) == pytest.approx(0.3 * -1.0 + 0.7 * 1.5, rel=1e-6)
+
+
+def test_the_posterior_snaps_to_the_level_the_sample_points_at() -> None:
+    """Two narrow levels, -1 and 1, equally likely from the surroundings (an edge): a noisy
+    sample near one of them is pulled onto it, and the prior mean (0) is far from both."""
+    params = _params((0.5, 0.5), (-1.0, 1.0), (1e-3, 1e-3))
+    for x, level in ((0.6, 1.0), (1.4, 1.0), (-0.5, -1.0)):
+        out = posterior_mean(params, torch.full((1, 1, 1), x, dtype=torch.float64),
+                             torch.full((1, 1), 0.1))  # fmt: skip
+        assert float(out) == pytest.approx(level, abs=0.02), x
+    assert float(prior_mean(params, 1)) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(("blind_spot", "hidden"), [(1, 1), (3, 3)])
+def test_the_predicted_distribution_never_sees_its_own_sample(blind_spot, hidden) -> None:
+    """Every parameter of the distribution predicted at ``i`` (training mode: 3 * K
+    outputs per channel) is independent of the hidden input samples around ``i``."""
+    torch.manual_seed(0)
+    net = BlindSpotNet1d(4, [1, 2], blind_spot=blind_spot, in_planes=2, out_planes=2,
+                         components=3)  # fmt: skip
+    x = torch.randn(2, 2, 50)
+    assert net(x).shape == (2, 2 * 3 * 3, 50)
+    for i in (0, 20, 49):
+        grad = _input_gradients(net, x, i)
+        span = range(max(0, i - hidden // 2), min(50, i + hidden // 2 + 1))
+        assert float(grad[list(span)].abs().max()) == 0.0
+        assert float(grad.sum()) > 0
+
+
+def test_evaluation_gives_the_posterior_mean_given_the_sample() -> None:
+    torch.manual_seed(0)
+    net = BlindSpotNet1d(4, [1, 1], in_planes=2, out_planes=2, components=2)
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 2, 60, generator=g)
+    with torch.no_grad():
+        params = net(x)
+        net.eval()
+        y = net(x)
+        torch.testing.assert_close(y, posterior_mean(params, x, noise_variance(x)))
+        assert y.shape == x.shape
+        net.blind_output = True  # the validation loss reads the distribution
+        assert torch.equal(net(x), params)
+        net.blind_output = False
+        bumped = x.clone()
+        bumped[0, 0, 30] += 1.0
+        changed = (net(bumped) - y).abs()
+    # The sample itself moves its own output (the other outputs see it as context).
+    assert float(changed[0, 0, 30]) > 0.01
+    wide = BlindSpotNet1d(4, [1, 1], blind_spot=3, components=2).eval()  # correlated noise
+    other = BlindSpotNet1d(4, [1, 1], in_planes=2, out_planes=1, components=2).eval()
+    with torch.no_grad():
+        for model, planes, inp in ((wide, 1, x[:, :1]), (other, 1, x)):
+            torch.testing.assert_close(model(inp), prior_mean(model.train()(inp), planes))
+
+
+@pytest.mark.parametrize(("value", "error", "message"), [
+    (-1, ValueError, "components must be an int >= 0, got -1"),
+    (1.5, TypeError, "components must be an int"),
+    (True, TypeError, "components must be an int"),
+])  # fmt: skip
+def test_bad_components_name_the_argument(value, error, message) -> None:
+    with pytest.raises(error, match=message):
+        BlindSpotNet1d(4, [1, 1], components=value)
+
+
+def test_a_mixture_network_scripts_exports_and_round_trips(tmp_path) -> None:
+    from mdnc.export import export_onnx
+
+    torch.manual_seed(0)
+    net = build_model({"class": "BlindSpotNet1d",
+                       "kwargs": {"channel": 4, "layers": [1, 1], "components": 3}}).eval()
+    x = torch.randn(2, 1, 77)
+    with torch.no_grad():
+        expected = net(x)
+        torch.testing.assert_close(torch.jit.script(net)(x), expected)
+    pytest.importorskip("onnxruntime")
+    export_onnx(net, tmp_path / "net.onnx")  # checked against onnxruntime by export_onnx
+    save_checkpoint(tmp_path / "run", net)
+    loaded, _ = load_checkpoint(tmp_path / "run")
+    assert loaded.components == 3
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), expected)
+
+
+def test_the_median_is_torch_median() -> None:
+    g = torch.Generator().manual_seed(0)
+    for n in (3, 4, 511, 512):
+        x = torch.randn(3, 2, n, generator=g)
+        d = (x[..., 2:] - 2 * x[..., 1:-1] + x[..., :-2]) / 6**0.5
+        mad = (d - d.median(dim=-1, keepdim=True).values).abs().median(dim=-1).values
+        torch.testing.assert_close(noise_variance(x), (1.4826 * mad) ** 2)

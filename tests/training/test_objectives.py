@@ -94,6 +94,8 @@ def test_parse_snr_rejects(value) -> None:
     [({"blind_spot": 0}, "blind_spot must be an int >= 1, got 0."),
      ({"mask_fraction": 0.75}, "mask_fraction must be a number in (0, 0.5], got 0.75."),
      ({"mask_radius": 0}, "mask_radius must be an int >= 1, got 0."),
+     ({"prior_components": -1}, "prior_components must be an int >= 0, got -1."),
+     ({"prior_components": 2.5}, "prior_components must be an int >= 0, got 2.5 (float)."),
      ({"hum_hz": -50}, "hum_hz must be a number > 0, got -50."),
      ({"snr_db": "5:2"}, "snr_db must be a number of dB or a range LOW:HIGH with LOW <= HIGH, "
       "within [-100, 200], got '5:2'.")],
@@ -150,8 +152,12 @@ def test_the_default_network_follows_the_objective(tmp_path) -> None:
     assert TrainConfig().arch is None
     ours = TrainConfig(objective="self-supervised", blind_spot=3, **TINY).model_config(2)
     assert ours["class"] == "BlindSpotNet1d" and ours["module"] == "mdnc.modules.blindspot"
-    assert ours["kwargs"] == {"channel": 4, "layers": [1, 1], "blind_spot": 3,
+    k = TrainConfig().prior_components
+    assert k >= 1  # the default predicts a distribution (benchmarks/RESULTS.md)
+    assert ours["kwargs"] == {"channel": 4, "layers": [1, 1], "blind_spot": 3, "components": k,
                               "kernel_size": 3, "in_planes": 2, "out_planes": 2}  # fmt: skip
+    point = TrainConfig(objective="self-supervised", prior_components=0, **TINY).model_config(1)
+    assert "components" not in point["kwargs"]  # the recipe of runs before the option
     assert TrainConfig(**TINY).model_config(1)["class"] == "UNet1d"
     assert TrainConfig(objective="noise2noise").model_config(1)["class"] == "UNet1d"
     noisy = _noisy(make_synthetic(4, 600, seed=3), 2)
@@ -263,11 +269,12 @@ def test_pink_noise_range_and_evaluation_inputs(tmp_path) -> None:
 
 @pytest.mark.parametrize("blind_spot", [1, 3])
 def test_validation_sets_the_blend_of_the_blind_spot_network(tmp_path, blind_spot) -> None:
-    """Each epoch's blend is estimated on the held-out windows with the blind output, is
-    in the epoch's metrics and in its checkpoints; a wider blind spot (correlated noise)
-    keeps the output blind."""
+    """With a point prediction (``prior_components=0``) each epoch's blend is estimated on
+    the held-out windows with the blind output, is in the epoch's metrics and in its
+    checkpoints; a wider blind spot (correlated noise) keeps the output blind."""
     noisy = _noisy(make_synthetic(8, 1000, seed=6), 3)
-    config = TrainConfig(objective="self-supervised", epochs=2, blind_spot=blind_spot, **TINY)
+    config = TrainConfig(objective="self-supervised", epochs=2, blind_spot=blind_spot,
+                         prior_components=0, **TINY)  # fmt: skip
     trainer = Trainer(config, noisy, tmp_path / "run", progress=False)
     metrics = trainer.fit()
     rows = metrics["epochs"]
@@ -285,3 +292,35 @@ def test_validation_sets_the_blend_of_the_blind_spot_network(tmp_path, blind_spo
     trainer.model.set_blend(0.5)
     trainer.objective.begin_validation(trainer.model)
     assert float(trainer.model.blend) == 0.0
+
+
+def test_a_predicted_distribution_is_trained_and_validated_by_its_likelihood(tmp_path) -> None:
+    """The default blind-spot network predicts a distribution: the training and validation
+    losses are the negative log-likelihood of the noisy windows under it (the blind output,
+    whatever the evaluation mode gives), no blend is set, and the held-out recordings are
+    denoised by the posterior mean."""
+    from mdnc.modules.blindspot import mixture_nll, noise_variance
+
+    clean = make_synthetic(8, 1000, seed=2)
+    noisy = _noisy(clean, 1)
+    config = TrainConfig(objective="self-supervised", epochs=3, prior_components=2, **TINY)
+    trainer = Trainer(config, noisy, tmp_path / "run", truth=clean, progress=False)
+    metrics = trainer.fit()
+    rows = metrics["epochs"]
+    assert all("blend" not in r for r in rows) and metrics["snr_out_db"] > metrics["snr_in_db"] + 1
+    model = trainer.model
+    assert model.components == 2
+    assert not model.blind_output  # back to the posterior mean after validation
+    windows = torch.stack([trainer.val_windows[i][1] for i in range(len(trainer.val_windows))])
+    model.eval()
+    with torch.no_grad():
+        params = model.train()(windows)
+        expected = float(mixture_nll(params, windows, noise_variance(windows)).mean())
+    # The validation loss of the last epoch, recomputed by hand (each window in both
+    # directions and signs: the batch draws are random, the likelihood is not).
+    assert trainer._window_loss() == pytest.approx(expected, rel=0.05)
+    assert rows[-1]["val_loss"] == pytest.approx(trainer._window_loss(), rel=1e-6)
+    objective = trainer.objective
+    batch = objective.batch([windows, windows], torch.device("cpu"), _generator())
+    assert float(objective.loss(params, dataclasses.replace(batch, target=windows))) == \
+        pytest.approx(expected, rel=1e-5)  # fmt: skip

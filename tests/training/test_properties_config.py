@@ -69,7 +69,7 @@ TRAIN_VALID: dict[str, st.SearchStrategy[Any]] = {
     ),
     "hum_hz": st.floats(1.0, 100.0),
     "sample_rate": st.one_of(st.integers(1, 48000), st.integers(1, 48000).map(float)),
-    "blind_spot": COUNT, "mask_radius": COUNT,
+    "blind_spot": COUNT, "mask_radius": COUNT, "prior_components": st.integers(0, 8),
     "mask_fraction": st.floats(0.01, 0.5),
     "lr": st.floats(1e-6, 1.0), "seed": st.integers(0, 2**63 - 1),
     "device": st.sampled_from(["auto", "cpu"]), "workers": st.integers(0, 4),
@@ -117,7 +117,7 @@ def _round_trip(section: str, config: Any) -> Any:
 def _check_train(config: TrainConfig) -> None:
     """The invariants of an accepted TrainConfig."""
     for name in ("channel", "kernel_size", "window", "batch_size", "blind_spot", "mask_radius",
-                 "seed", "workers", "examples"):  # fmt: skip
+                 "prior_components", "seed", "workers", "examples"):  # fmt: skip
         value = getattr(config, name)
         assert type(value) is int and value >= 0, (name, value)
     for name in ("hop", "epochs"):
