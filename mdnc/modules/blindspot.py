@@ -225,8 +225,9 @@ class BlindSpotNet1d(nn.Module):
 
     @property
     def min_size(self) -> tuple[int]:
-        """The smallest input length: one sample (shorter windows see less context)."""
-        return (1,)
+        """The smallest input length: one sample (shorter windows see less context); 3
+        with ``components``, whose noise estimate needs second differences."""
+        return (3,) if self.components else (1,)
 
     def forward(self, x: Tensor) -> Tensor:
         # No channels-last inference here (mdnc.modules._layout): its causal padding and
@@ -265,6 +266,11 @@ class BlindSpotNet1d(nn.Module):
             raise ValueError(
                 f"BlindSpotNet1d expects a non-empty 3-D tensor {expected}, got shape "
                 f"{tuple(x.shape)}."
+            )
+        if x.shape[-1] < self.min_size[0]:
+            raise ValueError(
+                f"BlindSpotNet1d with components={self.components} needs at least "
+                f"{self.min_size[0]} samples (min_size), got shape {tuple(x.shape)}."
             )
         check_like_parameters(x, "BlindSpotNet1d", reference)
 

@@ -534,6 +534,10 @@ class Noise2NoiseObjective(Objective):
     constant, so the network learns the clean signal."""
 
     name = "noise2noise"
+    # Noisy targets: the gradient of a step is mostly the target's noise, so it takes more
+    # passes to average it out. Up to 200 epochs, as for self-supervised training
+    # (benchmarks/RESULTS.md: 15.47 dB at 60 epochs, about 15.9 at 140, supervised 16.40).
+    max_epochs = 200
 
     def check(self, data: SplitData) -> None:
         """Paired recordings are required; added noise is refused."""

@@ -187,6 +187,12 @@ BAD = [
         id="blind-spot",
     ),
     pytest.param(
+        lambda d: [str(d / "noisy"), "--objective", "self-supervised", "--prior-components",
+                   "-2"],
+        "prior_components must be an int >= 0, got -2.",
+        id="prior-components",
+    ),
+    pytest.param(
         lambda d: [
             str(d / "noisy"),
             "--objective",

@@ -279,6 +279,20 @@ def test_bad_components_name_the_argument(value, error, message) -> None:
         BlindSpotNet1d(4, [1, 1], components=value)
 
 
+def test_a_mixture_network_needs_three_samples() -> None:
+    """The noise estimate of the posterior needs second differences: 3 samples at least
+    (``min_size``), a clear error below, in either mode."""
+    net = BlindSpotNet1d(4, [1, 1], components=2)
+    assert net.min_size == (3,) and BlindSpotNet1d(4, [1, 1]).min_size == (1,)
+    for mode in (net.train, net.eval):
+        mode()
+        with pytest.raises(ValueError, match=r"components=2 needs at least 3 samples "
+                           r"\(min_size\), got shape \(1, 1, 2\)"):  # fmt: skip
+            net(torch.randn(1, 1, 2))
+        with torch.no_grad():
+            assert net(torch.randn(2, 1, 3)).shape[-1] == 3
+
+
 def test_a_mixture_network_scripts_exports_and_round_trips(tmp_path) -> None:
     from mdnc.export import export_onnx
 
