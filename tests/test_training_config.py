@@ -86,6 +86,22 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     assert "init_from" not in found["train"]  # None is left out (TOML has no null)
 
 
+def test_a_toml_file_of_an_older_mdnc_repeats_its_run(tmp_path: Path) -> None:
+    """A config.toml that mdnc wrote before an option existed gives that option the value
+    its run behaved by (LEGACY_OPTIONS); a file written by hand gets today's default."""
+    config = TrainConfig(objective="self-supervised", epochs=7)
+    path = write_toml(tmp_path / "config.toml", {"train": config})
+    old = path.read_text().replace("prior_components = 3\n", "")
+    assert "prior_components" not in old
+    path.write_text(old)
+    assert read_toml(path)["train"]["prior_components"] == 0
+    assert TrainConfig(**read_toml(path)["train"]) == dataclasses.replace(config,
+                                                                        prior_components=0)
+    hand = tmp_path / "hand.toml"
+    hand.write_text("[train]\nobjective = 'self-supervised'\n")
+    assert "prior_components" not in read_toml(hand)["train"]
+
+
 def test_toml_ints_are_accepted_where_floats_are_expected(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[train]\nlr = 1\nsnr_db = 5\n")

@@ -370,7 +370,7 @@ def noise_variance(x: Tensor) -> Tensor:
         x: noisy samples, ``(..., samples)`` with at least 3 samples.
 
     Returns:
-        The variance per row, of shape ``x.shape[:-1]``.
+        The variance per row, of shape ``x.shape[:-1]``, in float32.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -378,6 +378,7 @@ def noise_variance(x: Tensor) -> Tensor:
         >>> round(float(noise_variance(x)), 2)   # 0.25, up to the estimate's error
         0.26
     """
+    x = x.float()  # half precision overflows in the square
     d = (x[..., 2:] - 2 * x[..., 1:-1] + x[..., :-2]) / 6**0.5
     mad = _median((d - _median(d)[..., None]).abs())
     return (1.4826 * mad) ** 2
@@ -407,7 +408,17 @@ def estimate_blend(net: BlindSpotNet1d, windows: Tensor) -> float:
 
     Returns:
         The weight, in ``[0, MAX_BLEND]``.
+
+    Raises:
+        ValueError: the network predicts a distribution (``components``), which needs no
+            blend.
     """
+    if net.components:
+        raise ValueError(
+            f"estimate_blend is for a network that predicts one value (components=0); this "
+            f"one predicts a mixture of {net.components} gaussians, whose posterior mean "
+            "takes the noisy sample into account already."
+        )
     training = net.training
     net.train()  # blind
     try:

@@ -96,8 +96,11 @@ def signal_networks() -> list[str]:
 
 
 #: Options added after runs were saved without them, with the value those runs behaved
-#: by: a resumed run takes it when its saved options lack the option.
+#: by: a resumed run, or a run repeated from a ``config.toml`` that mdnc wrote, takes it
+#: when its saved options lack the option.
 LEGACY_OPTIONS: dict[str, Any] = {"prior_components": 0}
+#: The first line of the ``config.toml`` files mdnc writes (which list every option).
+TOML_HEADER = "# The options of an mdnc training run. Repeat the run with\n"
 
 
 def is_blind_spot(arch: str) -> bool:
@@ -111,9 +114,14 @@ def default_arch(objective: str) -> str:
     """The network of a run whose ``arch`` is unset: the ``default_arch`` of the objective
     registered as ``objective`` (a blind-spot network for the self-supervised one, chosen by
     measurement: benchmarks/RESULTS.md; UNet1d for the others)."""
+    return _objective_class(objective).default_arch
+
+
+def _objective_class(objective: str) -> Any:
+    """The objective class registered as ``objective``."""
     from .objectives import _OBJECTIVES
 
-    return _OBJECTIVES.get(objective).default_arch
+    return _OBJECTIVES.get(objective)
 
 
 def _blocks() -> tuple[str, ...]:
@@ -394,7 +402,9 @@ class TrainConfig:
         shape = {"channel": self.channel, "layers": list(self.layers)}
         if is_blind_spot(arch):
             shape["blind_spot"] = self.blind_spot
-            if self.prior_components:  # absent from recipes older than the option
+            # Absent from recipes older than the option; only an objective that trains a
+            # distribution by its likelihood asks for one.
+            if self.prior_components and _objective_class(self.objective).trains_prior:
                 shape["components"] = self.prior_components
         else:
             shape["block"] = self.block
@@ -570,7 +580,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     path = Path(path)
     tomllib = _toml_module()
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read ({err.strerror or err}).") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -591,6 +602,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                     f"{', '.join(names)}."
                 )
             found[section][name] = _coerce(cls, name, value)
+    if text.startswith(TOML_HEADER) and found["train"]:  # written by mdnc, maybe an older one
+        found["train"] = {**LEGACY_OPTIONS, **found["train"]}
     return found
 
 
@@ -608,8 +621,7 @@ def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
         for name, obj in sections.items()
     }
     header = (
-        "# The options of an mdnc training run. Repeat the run with\n"
-        "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
+        TOML_HEADER + "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
         "# (options given on the command line override those in the file).\n\n"
     )
     footer = "".join(f"# {note}\n" for note in notes)

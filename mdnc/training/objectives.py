@@ -123,6 +123,9 @@ class Objective(ABC):
     validation_passes: ClassVar[int] = 1
     #: The network class of a run whose ``TrainConfig.arch`` is unset.
     default_arch: ClassVar[str] = "UNet1d"
+    #: Whether a blind-spot network trained by it predicts a distribution
+    #: (``TrainConfig.prior_components``), which :meth:`loss` scores by its likelihood.
+    trains_prior: ClassVar[bool] = False
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
@@ -173,6 +176,10 @@ class Objective(ABC):
 
     def begin_validation(self, model: nn.Module) -> None:
         """Called in evaluation mode before the validation loss (default: nothing)."""
+        return None
+
+    def end_validation(self, model: nn.Module) -> None:
+        """Called after the validation loss, also when it failed (default: nothing)."""
         return None
 
     def calibrate(self, model: nn.Module, windows: Dataset | None) -> dict[str, float]:
@@ -409,6 +416,7 @@ class SelfSupervisedObjective(Objective):
     name = "self-supervised"
     # Chosen by measurement against masking a UNet1d (benchmarks/RESULTS.md).
     default_arch = "BlindSpotNet1d"
+    trains_prior = True
     # Masking: a step learns from the masked samples only, so more steps than supervised
     # training (chosen by measurement: benchmarks/RESULTS.md).
     target_steps = 8000
@@ -480,16 +488,18 @@ class SelfSupervisedObjective(Objective):
             model.set_blend(0.0)
             model.blind_output = True
 
+    def end_validation(self, model: nn.Module) -> None:
+        """Back to the denoised output (the posterior mean, or the blend)."""
+        if self.blind:
+            model.blind_output = False
+
     def calibrate(self, model: nn.Module, windows: Dataset | None) -> dict[str, float]:
         """A blind-spot network that predicts one value (``components`` 0, ``blind_spot``
         1) takes back the fraction of the noisy input that the held-out windows call for
         (:func:`~mdnc.modules.blindspot.estimate_blend`); one that predicts a distribution
         needs no such weight, and with a wider blind spot the noise is correlated and it
         stays blind. Returns ``{"blend": w}`` when it is set."""
-        if not self.blind:
-            return {}
-        model.blind_output = False
-        if windows is None or self.config.blind_spot != 1 or model.components:
+        if not self.blind or windows is None or self.config.blind_spot != 1 or model.components:
             return {}
         from mdnc.modules.blindspot import estimate_blend
 

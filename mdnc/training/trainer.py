@@ -539,7 +539,7 @@ class Trainer:
         self._check_network(
             loaded, saved, f"init_from {run}",
             "give the network options it was trained with (arch, channel, layers, block, "
-            "kernel_size) and data with as many channels",
+            "kernel_size, blind_spot, prior_components) and data with as many channels",
         )  # fmt: skip
         self.model.load_state_dict(loaded.state_dict())
 
@@ -613,8 +613,11 @@ class Trainer:
         row: dict[str, Any] = {}
         with eval_mode(self.model):
             self.objective.begin_validation(self.model)
-            if self.val_windows is not None:
-                row["val_loss"] = self._window_loss()
+            try:
+                if self.val_windows is not None:
+                    row["val_loss"] = self._window_loss()
+            finally:
+                self.objective.end_validation(self.model)
             row.update(self.objective.calibrate(self.model, self.val_windows))
             if not self.val_inputs:
                 return row, []

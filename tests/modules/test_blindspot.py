@@ -319,3 +319,19 @@ def test_the_median_is_torch_median() -> None:
         d = (x[..., 2:] - 2 * x[..., 1:-1] + x[..., :-2]) / 6**0.5
         mad = (d - d.median(dim=-1, keepdim=True).values).abs().median(dim=-1).values
         torch.testing.assert_close(noise_variance(x), (1.4826 * mad) ** 2)
+
+
+def test_half_precision_noise_estimate_does_not_overflow() -> None:
+    """The square of a large MAD overflows float16: the estimate is made in float32."""
+    g = torch.Generator().manual_seed(0)
+    x = (300.0 * torch.randn(2, 1, 512, generator=g)).half()
+    found = noise_variance(x)
+    assert found.dtype == torch.float32 and torch.isfinite(found).all()
+    assert float(found.mean()) == pytest.approx(300.0**2, rel=0.2)
+
+
+def test_estimate_blend_refuses_a_network_that_predicts_a_distribution() -> None:
+    net = BlindSpotNet1d(4, [1, 1], components=2)
+    with pytest.raises(ValueError, match="estimate_blend is for a network that predicts one "
+                       "value \\(components=0\\); this one predicts a mixture of 2"):  # fmt: skip
+        estimate_blend(net, torch.randn(2, 1, 64))

@@ -158,6 +158,11 @@ def test_the_default_network_follows_the_objective(tmp_path) -> None:
                               "kernel_size": 3, "in_planes": 2, "out_planes": 2}  # fmt: skip
     point = TrainConfig(objective="self-supervised", prior_components=0, **TINY).model_config(1)
     assert "components" not in point["kwargs"]  # the recipe of runs before the option
+    # Only the self-supervised objective trains a distribution by its likelihood; the others
+    # train a blind-spot network's one value with their squared error.
+    for objective in ("supervised", "noise2noise"):
+        other = TrainConfig(objective=objective, arch="BlindSpotNet1d").model_config(1)
+        assert "components" not in other["kwargs"], objective
     assert TrainConfig(**TINY).model_config(1)["class"] == "UNet1d"
     assert TrainConfig(objective="noise2noise").model_config(1)["class"] == "UNet1d"
     noisy = _noisy(make_synthetic(4, 600, seed=3), 2)
@@ -324,3 +329,25 @@ def test_a_predicted_distribution_is_trained_and_validated_by_its_likelihood(tmp
     batch = objective.batch([windows, windows], torch.device("cpu"), _generator())
     assert float(objective.loss(params, dataclasses.replace(batch, target=windows))) == \
         pytest.approx(expected, rel=1e-5)  # fmt: skip
+
+
+def test_a_failed_validation_loss_leaves_the_network_denoising(tmp_path, monkeypatch) -> None:
+    """The blind output is for the validation loss only: if computing it fails, the
+    network still gives its denoised output afterwards."""
+    noisy = _noisy(make_synthetic(4, 600, seed=3), 2)
+    config = TrainConfig(objective="self-supervised", epochs=1, **TINY)
+    trainer = Trainer(config, noisy, tmp_path / "run", progress=False)
+    trainer.setup()
+
+    def fail() -> float:
+        assert trainer.model.blind_output
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_window_loss", fail)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.validate()
+    assert not trainer.model.blind_output
+    x = torch.randn(2, 1, 128)
+    with torch.no_grad():
+        assert trainer.model.eval()(x).shape == x.shape
+    trainer.close()
