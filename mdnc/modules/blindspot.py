@@ -332,7 +332,15 @@ def mixture_nll(params: Tensor, x: Tensor, noise: Tensor) -> Tensor:
 
 
 def prior_mean(params: Tensor, planes: int) -> Tensor:
-    """The mean of the predicted prior, ``sum_k w_k mu_k``: ``(B, planes, L)``."""
+    """The mean of the predicted prior, ``sum_k w_k mu_k``, without the noisy sample.
+
+    Args:
+        params: the prior's parameters, ``(B, planes * 3 * K, L)``.
+        planes: the channels of the samples it describes.
+
+    Returns:
+        ``(B, planes, L)``, in float32.
+    """
     log_w, mean, _ = _mixture(params, planes)
     return (log_w.exp() * mean).sum(dim=2)
 
