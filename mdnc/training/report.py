@@ -54,11 +54,22 @@ def save_figure(fig: Any, path: Path) -> None:
         _pyplot().close(fig)
 
 
+def loss_name(config: Any) -> str:
+    """What the losses of a run measure: the squared error of standardised windows, or the
+    negative log-likelihood of a predicted distribution (self-supervised training of a
+    blind-spot network with ``prior_components``)."""
+    kwargs = config.model_config(1)["kwargs"]
+    return "negative log-likelihood" if kwargs.get("components") else "MSE (standardised)"
+
+
 def plot_losses(
-    path: Path, history: Sequence[dict[str, Any]], baselines: dict[str, dict[str, Any]]
+    path: Path,
+    history: Sequence[dict[str, Any]],
+    baselines: dict[str, dict[str, Any]],
+    loss_name: str = "MSE (standardised)",
 ) -> None:
-    """``loss.png``: training/validation loss and held-out SNR per epoch (the baselines'
-    SNR as horizontal lines)."""
+    """``loss.png``: training/validation loss (``loss_name`` on the axis) and held-out SNR
+    per epoch (the baselines' SNR as horizontal lines)."""
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_snr) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -68,8 +79,8 @@ def plot_losses(
     losses = [h.get(k) for h in history for k in ("train_loss", "val_loss")]
     # A negative log-likelihood (a predicted distribution) may be <= 0: no log scale then.
     positive = all(v is None or v > 0 for v in losses)
-    ax_loss.set(xlabel="epoch", ylabel="MSE (standardised)" if positive else "loss",
-                yscale="log" if positive else "linear", title="loss")  # fmt: skip
+    ax_loss.set(xlabel="epoch", ylabel=loss_name, yscale="log" if positive else "linear",
+                title="loss")  # fmt: skip
     ax_loss.legend()
     if any(h.get("snr_out_db") is not None for h in history):
         ax_snr.plot(epochs, [h.get("snr_out_db") for h in history], label="output")
@@ -150,7 +161,7 @@ def write_report(
     metrics = finite_json(metrics)
     write_json_atomic(out / METRICS_NAME, metrics)
     if plots:
-        plot_losses(out / LOSS_PLOT_NAME, history, baselines or {})
+        plot_losses(out / LOSS_PLOT_NAME, history, baselines or {}, loss_name(config))
     if outputs:
         plot_examples(
             out / EXAMPLES_PLOT_NAME, references or [], inputs, outputs, config.window,

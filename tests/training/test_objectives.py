@@ -316,6 +316,11 @@ def test_a_predicted_distribution_is_trained_and_validated_by_its_likelihood(tmp
     model = trainer.model
     assert model.components == 2
     assert not model.blind_output  # back to the posterior mean after validation
+    from mdnc.training.report import loss_name
+
+    assert loss_name(config) == "negative log-likelihood"  # loss.png's axis
+    assert loss_name(dataclasses.replace(config, prior_components=0)) == "MSE (standardised)"
+    assert loss_name(TrainConfig()) == "MSE (standardised)"
     windows = torch.stack([trainer.val_windows[i][1] for i in range(len(trainer.val_windows))])
     model.eval()
     with torch.no_grad():
