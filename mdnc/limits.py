@@ -330,6 +330,10 @@ def _output_bytes(model: nn.Module, shape: tuple[int, ...], training: bool) -> i
     return total[0] * (3 if training else 1)
 
 
+#: The measured bytes of each model's forward at a reference size, by model (weakly held).
+_MEMORY_CACHE: weakref.WeakKeyDictionary[Any, dict[Any, int]] = weakref.WeakKeyDictionary()
+
+
 def forward_bytes(
     model: nn.Module,
     batch: int,
@@ -362,7 +366,8 @@ def forward_bytes(
         return None
     ref = tuple(max(int(m), min(int(s), 256)) for m, s in zip(min_size, spatial, strict=True))
     key = (training, precise, ref)
-    cache = model.__dict__.setdefault("_mdnc_memory", {})
+    # Beside the model, not in its __dict__: torch.jit.script would try to type the cache.
+    cache = _MEMORY_CACHE.setdefault(model, {})
     if key not in cache:
         measure = _measured_bytes if precise else _output_bytes
         try:

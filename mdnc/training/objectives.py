@@ -441,6 +441,11 @@ class SelfSupervisedObjective(Objective):
         _refuse_added_noise(self.config, self.name)
         c = self.config
         box = max(c.blind_spot + 1, round(c.blind_spot / c.mask_fraction))
+        if self.blind and c.window < 3:
+            raise ConfigError(
+                f"window ({c.window}) must be at least 3 samples for the self-supervised "
+                "objective: its noise estimate uses second differences."
+            )
         if self.blind and c.blind_spot >= c.window:
             raise ConfigError(
                 f"blind_spot ({c.blind_spot}) must be shorter than the window ({c.window})."

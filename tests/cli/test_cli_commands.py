@@ -265,6 +265,18 @@ def test_export_writes_checked_files(run_dir: Path, tmp_path: Path) -> None:
     assert scripted(torch.randn(1, 2, 50)).shape == (1, 2, 50)
 
 
+def test_export_at_a_given_length_scripts_after_the_memory_check(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """--length checks the memory of a forward first; what that check remembers about the
+    model must not stop TorchScript from scripting it."""
+    out = tmp_path / "x"
+    assert main(["export", "--checkpoint", str(run_dir), "--out", str(out), "--length", "128",
+                 "--format", "torchscript"]) == 0  # fmt: skip
+    scripted = torch.jit.load(str(out / "model.pt"))
+    assert scripted(torch.randn(1, 2, 128)).shape == (1, 2, 128)
+
+
 @pytest.mark.parametrize("command", ["train", "denoise", "apply", "summary", "export"])
 def test_every_command_has_help_with_examples(command: str) -> None:
     result = subprocess.run(

@@ -398,3 +398,19 @@ def test_out_on_a_file_and_denoise_onto_its_input_are_refused(
         "never writes over its inputs: give another output path.\n"
     )
     assert victim.read_bytes() == before
+
+
+@pytest.mark.parametrize("components", ["0", "3"])
+def test_self_supervised_windows_of_two_samples_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], components: str
+) -> None:
+    """Either network needs second differences of a window for its noise estimate: a
+    window of 2 samples is a one-line error before training, and nothing is written."""
+    out = tmp_path / "run"
+    code = _mdnc("train", "--synthetic", "4", "300", "--objective", "self-supervised",
+                 "--prior-components", components, "--window", "2", "--channel", "4",
+                 "--layers", "1", "1", "--epochs", "1", "--quiet", "--out", str(out))  # fmt: skip
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mdnc train: error: window (2) must be at least 3 samples for the "
+                   "self-supervised objective: its noise estimate uses second differences."]
