@@ -507,11 +507,12 @@ OBJECTIVE_TEXT = """\
 An objective is chosen by its class attribute `name` (`TrainConfig.objective`,
 `mdnc train --objective NAME`) among the classes registered with
 [`register_objective`](register_objective.md). The [`Trainer`](Trainer.md) calls only its
-methods: [`check`](#check) once the recordings are split, then
-[`training_windows`](#training_windows), [`evaluation`](#evaluation) and
-[`validation_windows`](#validation_windows) to make the data, and at every step
-[`batch`](#batch) and [`loss`](#loss). A subclass implements the three abstract methods
-(`denoising`, `training_windows`, `evaluation`), or subclasses
+methods: [`check`](#check) once the recordings are split, [`settle`](#settle) (the
+options left to the data), then [`training_windows`](#training_windows),
+[`evaluation`](#evaluation) and [`validation_windows`](#validation_windows) to make the
+data, and at every step [`training_batch`](#training_batch) (by default
+[`batch`](#batch), which validation calls) and [`loss`](#loss). A subclass implements
+the three abstract methods (`denoising`, `training_windows`, `evaluation`), or subclasses
 [`SupervisedObjective`](SupervisedObjective.md) and overrides what differs (only the loss,
 say). The constructor keeps `objective.config` and the noise model, `objective.noise`: the
 one given, else the one that `config.noise` names. The class attributes `target_steps` and
@@ -536,6 +537,11 @@ OBJECTIVE_METHOD_ARGS = {
         "inputs": "the held-out inputs that [`evaluation`](#evaluation) returned.",
     },
     "loss_count": {"batch": "the batch."},
+    "settle": {"data": _SPLIT},
+    "training_batch": {
+        "items": "the loader's tensors.",
+        "device": "where the step runs.",
+    },
 }
 OBJECTIVE_RESULTS = {
     "denoising": "denoising",
@@ -545,6 +551,8 @@ OBJECTIVE_RESULTS = {
     "batch": "batch",
     "loss": "loss",
     "loss_count": "count",
+    "settle": "options",
+    "training_batch": "batch",
 }
 
 TRAINER_TEXT = """\
@@ -1496,8 +1504,9 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "Objective": {
             "var": "objective",
             "extra": OBJECTIVE_TEXT,
-            "methods": ["check", "denoising", "training_windows", "evaluation",
-                        "validation_windows", "batch", "loss", "loss_count"],
+            "methods": ["check", "settle", "denoising", "training_windows", "evaluation",
+                        "validation_windows", "batch", "training_batch", "loss",
+                        "loss_count"],
             "method_fallback": OBJECTIVE_METHOD_ARGS,
             "method_results": OBJECTIVE_RESULTS,
             "examples": [("The steps of the default objective", _code('''
@@ -1634,11 +1643,18 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "`noisy` to [`train`](train.md) (`DATA` and `--noisy-pair` on the command line), "
             "one pair per signal, in the same order; `snr_db` is refused "
             "([`check`](#check)). Every training batch puts each pair in a random order, so "
-            "that both directions are training examples. As for "
+            "that both directions are training examples, and, when the noise is white, "
+            "recombines the two copies sample by sample ([`training_batch`](#training_batch), "
+            "[`recombine_pairs`](recombine_pairs.md)): every step then sees new noise, as "
+            "supervised training does. `TrainConfig.pair_mixing` (`--pair-mixing`) sets the "
+            "runs' length; unset, [`settle`](#settle) chooses 1 when the pairs' difference "
+            "(their noise alone) is white ([`pair_difference_whiteness`]"
+            "(pair_difference_whiteness.md)), else 0 (whole windows: recombining correlated "
+            "noise would leak the input's noise into the target). As for "
             "[`SelfSupervisedObjective`](SelfSupervisedObjective.md), a known clean truth "
             "(`truth`) is used to score the held-out recordings, never to train.",
-            "methods": ["check", "denoising", "training_windows", "evaluation",
-                        "validation_windows", "batch"],
+            "methods": ["check", "settle", "denoising", "training_windows", "evaluation",
+                        "validation_windows", "batch", "training_batch"],
             "method_fallback": OBJECTIVE_METHOD_ARGS,
             "method_results": OBJECTIVE_RESULTS,
             "examples": [("Two noisy trials of the same signals", _code('''
@@ -1670,6 +1686,12 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 print('pairs kept:', pairs, '- in the other order:', sum(swapped), 'of', len(a))
                 references, inputs = objective.evaluation(data)
                 print('scored against the truth:', references is data.held_out_truth)
+                print('white noise, recombined sample by sample:', objective.settle(data))
+                torch.manual_seed(0)
+                step = objective.training_batch((a, b), torch.device('cpu'))
+                mixed = (step.input[0] == a[0]) | (step.input[0] == -a[0])
+                print('samples of the first window from either copy:', int(mixed.sum()), 'and',
+                      int((~mixed).sum()))
             '''))],
         },
         "TrainConfig": {
@@ -1810,6 +1832,43 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                     blind_spot_mask(x[..., :2], fraction=0.5, width=2)
                 except ValueError as err:
                     print(err)
+            '''))],
+        },
+        "recombine_pairs": {
+            "var": "x, y",
+            "extra": "The recombination of [`Noise2NoiseObjective`](Noise2NoiseObjective.md)'s "
+            "training batches, with `TrainConfig.pair_mixing` as `run`.",
+            "examples": [("Example", _code('''
+                import torch
+
+                from mdnc.training import recombine_pairs
+
+                a, b = torch.zeros(2, 3, 12), torch.ones(2, 3, 12)  # 2 windows of 3 channels
+                x, y = recombine_pairs(a, b, 3)
+                print(x[0, 0].int().tolist())
+                print('each sample from one copy each:', torch.equal(x + y, a + b))
+                print('the same runs in every channel:', bool((x == x[:, :1]).all()))
+            '''))],
+        },
+        "pair_difference_whiteness": {
+            "var": "whiteness",
+            "extra": "What [`Noise2NoiseObjective.settle`](Noise2NoiseObjective.md#settle) "
+            "compares with 0.1 to choose `pair_mixing`: the signal cancels in the difference "
+            "of two noisy copies, so this is the whiteness of the noise itself.",
+            "examples": [("White and pink noise", _code('''
+                import numpy as np
+
+                from mdnc.data import get_noise_model, make_synthetic
+                from mdnc.training import SplitData, pair_difference_whiteness
+
+                clean = make_synthetic(4, 2000)
+                rng = np.random.default_rng(0)
+                for kind in ('gaussian', 'pink'):
+                    noise = get_noise_model(kind)
+                    a = [noise.add(c, 5.0, rng) for c in clean]
+                    b = [noise.add(c, 5.0, rng) for c in clean]
+                    data = SplitData(train=a, held_out=[], train_noisy=b)
+                    print(kind, round(pair_difference_whiteness(data, window=256), 3))
             '''))],
         },
         "resolve_device": {
@@ -2439,6 +2498,7 @@ def _is_model(entry: Entry, kind: str | None = None) -> bool:
 # The names of mdnc.training that make the objectives' group.
 OBJECTIVE_NAMES = {"Objective", "SupervisedObjective", "SelfSupervisedObjective",
                    "Noise2NoiseObjective", "blind_spot_mask", "Batch", "SplitData",
+                   "recombine_pairs", "pair_difference_whiteness",
                    "register_objective", "get_objective", "list_objectives"}  # fmt: skip
 
 GROUPS = [

@@ -102,6 +102,23 @@ def test_a_toml_file_of_an_older_mdnc_repeats_its_run(tmp_path: Path) -> None:
     assert "prior_components" not in read_toml(hand)["train"]
 
 
+def test_options_a_toml_file_leaves_unset_are_not_taken_for_older_ones(tmp_path: Path) -> None:
+    """Unset options are left out of the file and named in its header: they stay unset
+    when it is read back; a file of an mdnc before ``pair_mixing`` (no such line) gets
+    the value its runs behaved by (whole windows, 0)."""
+    config = TrainConfig(objective="noise2noise")
+    path = write_toml(tmp_path / "config.toml", {"train": config})
+    text = path.read_text()
+    (line,) = [line for line in text.splitlines() if line.startswith("# Left unset (")]
+    assert line.endswith(": arch, hop, snr_db, pair_mixing, epochs, steps_per_epoch, init_from")
+    assert TrainConfig(**read_toml(path)["train"]) == config
+    older = text.replace(line + "\n", "")
+    path.write_text(older)
+    assert TrainConfig(**read_toml(path)["train"]) == dataclasses.replace(config, pair_mixing=0)
+    path.write_text(older.replace("[train]\n", "[train]\npair_mixing = 4\n"))
+    assert read_toml(path)["train"]["pair_mixing"] == 4
+
+
 def test_toml_ints_are_accepted_where_floats_are_expected(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[train]\nlr = 1\nsnr_db = 5\n")

@@ -42,6 +42,8 @@ from .objectives import (
     blind_spot_mask,
     get_objective,
     list_objectives,
+    pair_difference_whiteness,
+    recombine_pairs,
     register_objective,
 )
 from .report import METRICS_NAME
@@ -75,7 +77,9 @@ __all__ = [
     "evaluate_recordings",
     "get_objective",
     "list_objectives",
+    "pair_difference_whiteness",
     "read_toml",
+    "recombine_pairs",
     "register_objective",
     "resolve_device",
     "split_recordings",

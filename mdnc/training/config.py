@@ -98,9 +98,12 @@ def signal_networks() -> list[str]:
 #: Options added after runs were saved without them, with the value those runs behaved
 #: by: a resumed run, or a run repeated from a ``config.toml`` that mdnc wrote, takes it
 #: when its saved options lack the option.
-LEGACY_OPTIONS: dict[str, Any] = {"prior_components": 0}
+LEGACY_OPTIONS: dict[str, Any] = {"prior_components": 0, "pair_mixing": 0}
 #: The first line of the ``config.toml`` files mdnc writes (which list every option).
 TOML_HEADER = "# The options of an mdnc training run. Repeat the run with\n"
+#: The comment line of a ``config.toml`` naming the options left unset (derived when the
+#: run starts): those are not options the file predates.
+TOML_UNSET = "# Left unset (derived when the run starts, or not used): "
 
 
 def is_blind_spot(arch: str) -> bool:
@@ -311,6 +314,15 @@ class TrainConfig:
         help="self-supervised masking: a masked sample is replaced by one at most this far "
         "beside its run.",
     )
+    pair_mixing: int | None = option(
+        None,
+        group="objective",
+        metavar="SAMPLES",
+        help="noise2noise: recombine the two recordings of a pair in runs of this many "
+        "samples, the input's runs from one recording and the target's from the other "
+        "(new noise combinations at every step); 0: whole windows. Default: 1 when the "
+        "difference of the pairs (their noise alone) is white, else 0.",
+    )
     batch_size: int = option(
         16,
         group="optimisation",
@@ -357,6 +369,8 @@ class TrainConfig:
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
         for name in ("channel", "kernel_size", "window", "batch_size"):
             setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
+        if self.pair_mixing is not None:
+            self.pair_mixing = _checked(check_int, "pair_mixing", self.pair_mixing, 0)
         for name in ("hop", "epochs", "steps_per_epoch"):
             if getattr(self, name) is not None:
                 setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
@@ -603,8 +617,18 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                 )
             found[section][name] = _coerce(cls, name, value)
     if text.startswith(TOML_HEADER) and found["train"]:  # written by mdnc, maybe an older one
-        found["train"] = {**LEGACY_OPTIONS, **found["train"]}
+        unset = _unset_names(text)
+        legacy = {k: v for k, v in LEGACY_OPTIONS.items() if k not in unset}
+        found["train"] = {**legacy, **found["train"]}
     return found
+
+
+def _unset_names(text: str) -> set[str]:
+    """The options a ``config.toml`` says it left unset (none in files before the line)."""
+    for line in text.splitlines():
+        if line.startswith(TOML_UNSET):
+            return {name.strip() for name in line[len(TOML_UNSET) :].split(",")}
+    return set()
 
 
 def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
@@ -620,9 +644,13 @@ def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
         name: {k: v for k, v in dataclasses.asdict(obj).items() if v is not None}
         for name, obj in sections.items()
     }
+    unset = [k for obj in sections.values() for k, v in dataclasses.asdict(obj).items()
+             if v is None]  # fmt: skip
     header = (
         TOML_HEADER + "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
-        "# (options given on the command line override those in the file).\n\n"
+        "# (options given on the command line override those in the file).\n"
+        + (TOML_UNSET + ", ".join(unset) + "\n") * bool(unset)
+        + "\n"
     )
     footer = "".join(f"# {note}\n" for note in notes)
     return header + tomli_w.dumps(document) + footer

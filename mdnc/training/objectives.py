@@ -3,6 +3,7 @@
 An objective is one small class, registered by name with :func:`register_objective`:
 
 * :meth:`Objective.check` refuses data it cannot train on, with a :class:`ConfigError`;
+* :meth:`Objective.settle` resolves the options left to the training data;
 * :meth:`Objective.training_windows` cuts the training recordings into a ``Dataset``
   of ``(input, target)`` windows (usually a :class:`mdnc.data.WindowDataset`);
 * :meth:`Objective.evaluation` gives the held-out recordings to denoise whole, and the
@@ -11,7 +12,9 @@ An objective is one small class, registered by name with :func:`register_objecti
   loss;
 * :meth:`Objective.batch` turns a loader batch into a :class:`Batch` on the device
   (where masking schemes transform the input), and :meth:`Objective.loss` scores the
-  network's output (mean squared error by default, weighted by ``Batch.weight``).
+  network's output (mean squared error by default, weighted by ``Batch.weight``);
+  :meth:`Objective.training_batch` is the training step's batch (by default
+  :meth:`Objective.batch`, which validation calls).
 
 The trainer calls only these, so a new objective or a new loss is a new class here (or
 anywhere, registered), with no change to the loop.
@@ -27,8 +30,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,6 +42,7 @@ from mdnc._utils import NameRegistry
 from mdnc.data import NoiseModel, WindowDataset, get_noise_model
 
 from .config import ConfigError, TrainConfig, is_blind_spot
+from .metrics import _acf
 
 __all__ = [
     "Batch",
@@ -47,9 +51,12 @@ __all__ = [
     "SelfSupervisedObjective",
     "SplitData",
     "SupervisedObjective",
+    "WHITE_DIFFERENCE",
     "blind_spot_mask",
     "get_objective",
     "list_objectives",
+    "pair_difference_whiteness",
+    "recombine_pairs",
     "register_objective",
 ]
 
@@ -173,6 +180,18 @@ class Objective(ABC):
                 computed on the same draws every epoch.
         """
         return Batch(items[0].to(device, non_blocking=True), items[1].to(device, non_blocking=True))
+
+    def training_batch(self, items: Sequence[Tensor], device: torch.device) -> Batch:
+        """The batch of a training step: :meth:`batch` with torch's global generator (the
+        default). An objective whose training draws differ from the validation ones (which
+        see windows as inference does) overrides it."""
+        return self.batch(items, device)
+
+    def settle(self, data: SplitData) -> dict[str, Any]:
+        """Resolve the options left unset that the training data decide, before the
+        training windows are made; returns them (the run's options take them) and keeps
+        them in ``self.config`` (default: none, ``{}``)."""
+        return {}
 
     def begin_validation(self, model: nn.Module) -> None:
         """Called in evaluation mode before the validation loss (default: nothing)."""
@@ -390,6 +409,70 @@ def blind_spot_mask(
     return masked, hidden[:, None, :].expand(-1, channels, -1).to(x.dtype)
 
 
+def recombine_pairs(
+    a: Tensor, b: Tensor, run: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """Two noisy copies of the same windows with runs of ``run`` samples swapped between
+    them at random (probability 1/2 per run, the same for every channel).
+
+    Each output is still the signal plus, sample by sample, the noise of one copy, and the
+    two outputs never take a sample's noise from the same copy: with noise independent
+    from sample to sample (white), they are again two independent noisy copies, with a new
+    noise combination at every draw.
+
+    Args:
+        a: windows ``(batch, channels, samples)``.
+        b: the other copy, of the same shape.
+        run: samples per swapped run (``<= 0``: ``a`` and ``b`` as they are).
+        generator: the generator of the draw (``None``: torch's global one).
+
+    Example:
+        >>> a, b = torch.zeros(1, 1, 6), torch.ones(1, 1, 6)
+        >>> x, y = recombine_pairs(a, b, 2, torch.Generator().manual_seed(0))
+        >>> x.flatten().tolist(), (x + y).flatten().tolist()
+        ([1.0, 1.0, 0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    """
+    if run <= 0:
+        return a, b
+    n = a.shape[-1]
+    draws = torch.rand(a.shape[0], 1, -(-n // run), device=a.device, generator=generator)
+    swap = (draws < 0.5).repeat_interleave(run, -1)[..., :n]
+    return torch.where(swap, b, a), torch.where(swap, a, b)
+
+
+#: A noise2noise pair's difference (the two noises: the signal cancels) counts as white
+#: when its normalised autocorrelation stays within this at lags 1..10.
+WHITE_DIFFERENCE = 0.1
+
+
+def pair_difference_whiteness(
+    data: SplitData, window: int, samples: int = 2**17, lags: int = 10
+) -> float:
+    """How far from white the difference of the paired training recordings is:
+    ``max |normalised autocorrelation|`` at lags 1..``lags`` (mean over channels) of
+    windows spread evenly over the data, put end to end, about ``samples`` samples per
+    channel (at least one window); 1.0 when they make ``lags`` samples or fewer.
+
+    Args:
+        data: the split, with ``train_noisy``.
+        window: samples per window.
+        samples: how many samples per channel to read at most (lazily read data stays
+            bounded), unless one window is longer.
+        lags: the lags of the autocorrelation.
+    """
+    dataset = WindowDataset(data.train, window, window, noisy=data.train_noisy)
+    count = min(len(dataset), max(1, samples // window))
+    rows = []
+    for i in np.unique(np.linspace(0, len(dataset) - 1, count).round()):
+        second, first = dataset[int(i)][:2]
+        rows.append((second - first).numpy().astype(np.float64))
+    # End to end, channel by channel: no per-window mean to bias short windows.
+    joined = np.concatenate(rows, axis=-1)
+    if joined.shape[-1] <= lags:
+        return 1.0
+    return float(np.abs(_acf(joined, lags).mean(axis=0)).max())
+
+
 def _flip_randomly(x: Tensor, generator: torch.Generator | None) -> Tensor:
     """Each window of ``x`` (``(batch, ..., samples)``: a window, or a pair of windows
     stacked along axis 1) negated and/or time reversed, with probability 1/2 each."""
@@ -597,3 +680,20 @@ class Noise2NoiseObjective(Objective):
         a, b = pair[:, 0], pair[:, 1]
         swap = torch.rand(a.shape[0], 1, 1, device=device, generator=generator) < 0.5
         return Batch(torch.where(swap, b, a), torch.where(swap, a, b))
+
+    def training_batch(self, items: Sequence[Tensor], device: torch.device) -> Batch:
+        """:meth:`batch`, its pairs recombined in runs of ``pair_mixing`` samples
+        (:func:`recombine_pairs`); validation and inference see whole windows."""
+        batch = self.batch(items, device)
+        x, y = recombine_pairs(batch.input, batch.target, self.config.pair_mixing or 0)
+        return Batch(x, y)
+
+    def settle(self, data: SplitData) -> dict[str, Any]:
+        """``pair_mixing`` when unset: 1 (sample by sample) if the difference of the pairs
+        is white (:func:`pair_difference_whiteness` within :data:`WHITE_DIFFERENCE`), else
+        0: correlated noise recombined would leak the input's noise into the target."""
+        if self.config.pair_mixing is not None:
+            return {}
+        white = pair_difference_whiteness(data, self.config.window) <= WHITE_DIFFERENCE
+        self.config = replace(self.config, pair_mixing=int(white))
+        return {"pair_mixing": self.config.pair_mixing}

@@ -349,6 +349,9 @@ class Trainer:
                 f"epochs is unset: the default schedule gave {self.config.epochs} epochs of "
                 f"{len(self.loader)} steps here."
             )
+        notes += [
+            f"{k} is unset: the training data gave {v} here." for k, v in self.settled.items()
+        ]
         self.out.mkdir(parents=True, exist_ok=True)
         write_toml(self.out / CONFIG_TOML, {**sections, "train": self.options}, notes)
         clean, noisy = self.recordings[:2]
@@ -416,6 +419,8 @@ class Trainer:
         self.objective: Objective = get_objective(c, self.noise_model)
         self.data = split_data(c, *self.recordings)
         self.objective.check(self.data)
+        self.settled = self.objective.settle(self.data)
+        self.config = c = dataclasses.replace(c, **self.settled)
         self.dataset = self.objective.training_windows(self.data)
         self.references, self.val_inputs = self.objective.evaluation(self.data)
         self.val_windows = self.objective.validation_windows(self.data, self.val_inputs)
@@ -591,7 +596,7 @@ class Trainer:
             dynamic_ncols=True,
         )
         for items in bar:
-            batch = self.objective.batch(items, self.device)
+            batch = self.objective.training_batch(items, self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
                 output = self.net(batch.input)
             loss = self.objective.loss(output, batch)

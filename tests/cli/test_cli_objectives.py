@@ -193,6 +193,12 @@ BAD = [
         id="prior-components",
     ),
     pytest.param(
+        lambda d: [*_files(d, "noisy"), "--noisy-pair", *_files(d, "pair"), "--objective",
+                   "noise2noise", "--pair-mixing", "-1"],
+        "pair_mixing must be an int >= 0, got -1.",
+        id="pair-mixing",
+    ),
+    pytest.param(
         lambda d: [
             str(d / "noisy"),
             "--objective",

@@ -22,6 +22,7 @@ from mdnc.training import (
     train,
 )
 from mdnc.training.config import parse_snr
+from mdnc.training.objectives import pair_difference_whiteness, recombine_pairs
 from mdnc.training.report import summary_line
 
 TINY = dict(channel=4, layers=[1, 1], window=128, batch_size=4)
@@ -356,3 +357,88 @@ def test_a_failed_validation_loss_leaves_the_network_denoising(tmp_path, monkeyp
     with torch.no_grad():
         assert trainer.model.eval()(x).shape == x.shape
     trainer.close()
+
+
+@pytest.mark.parametrize("run", [1, 3, 7])
+def test_recombined_pairs_take_every_sample_from_one_copy_each(run: int) -> None:
+    a, b = torch.randn(32, 2, 50), torch.randn(32, 2, 50)
+    x, y = recombine_pairs(a, b, run, _generator(run))
+    from_b = x == b
+    assert torch.equal(torch.where(from_b, a, b), y)  # the other copy, sample by sample
+    assert torch.equal(torch.where(from_b, b, a), x)
+    assert torch.equal(from_b[:, 0], from_b[:, 1])  # the same for every channel
+    starts = from_b[..., ::run]
+    assert torch.equal(starts.repeat_interleave(run, -1)[..., :50], from_b)  # runs of `run`
+    assert 0.35 < from_b.float().mean() < 0.65
+    assert recombine_pairs(a, b, 0) == (a, b)
+
+
+def _pairs(noise: str, seed: int = 0) -> SplitData:
+    clean = make_synthetic(6, 2000, seed=seed)
+    rng = np.random.default_rng(seed)
+    model = get_noise_model(noise)
+    a = [model.add(c, 5.0, rng).astype(np.float32) for c in clean]
+    b = [model.add(c, 5.0, rng).astype(np.float32) for c in clean]
+    return SplitData(train=a, held_out=[], train_noisy=b)
+
+
+@pytest.mark.parametrize(("noise", "mixing"), [("gaussian", 1), ("pink", 0), ("brown", 0)])
+def test_noise2noise_recombines_pairs_only_when_their_noise_is_white(noise, mixing) -> None:
+    data = _pairs(noise)
+    whiteness = pair_difference_whiteness(data, 128)
+    assert (whiteness < 0.05) if mixing else (whiteness > 0.3)
+    objective = get_objective(TrainConfig(objective="noise2noise", window=128))
+    assert objective.settle(data) == {"pair_mixing": mixing}
+    assert objective.config.pair_mixing == mixing
+    given = get_objective(TrainConfig(objective="noise2noise", window=128, pair_mixing=5))
+    assert given.settle(data) == {} and given.config.pair_mixing == 5
+
+
+def test_the_whiteness_of_pairs_is_their_difference_autocorrelation() -> None:
+    """Against the autocorrelation written out: a pair whose difference is a sine of period
+    8 (lag 4: -1) on one recording of exactly one window."""
+    t = np.arange(64)
+    a = np.sin(2 * np.pi * t / 8)[None].astype(np.float32)
+    data = SplitData(train=[np.zeros_like(a)], held_out=[], train_noisy=[a])
+    d = -a[0].astype(np.float64)
+    d -= d.mean()
+    expected = max(abs(np.sum(d[:-k] * d[k:]) / np.sum(d * d)) for k in range(1, 11))
+    assert pair_difference_whiteness(data, 64) == pytest.approx(expected)
+    assert (
+        pair_difference_whiteness(
+            SplitData(train=[a[:, :1]], held_out=[], train_noisy=[a[:, :1]]), 1
+        )
+        == 1.0
+    )
+
+
+def test_noise2noise_training_batches_recombine_and_validation_batches_do_not() -> None:
+    objective = get_objective(TrainConfig(objective="noise2noise", pair_mixing=1))
+    x, y = torch.randn(16, 1, 64), torch.randn(16, 1, 64)
+    torch.manual_seed(3)
+    batch = objective.training_batch([x, y], torch.device("cpu"))
+    # Each window: one sign and direction for the pair, then every sample from one copy.
+    transforms = (lambda v: v, lambda v: -v, lambda v: v.flip(-1), lambda v: -v.flip(-1))
+    for i in range(16):
+        fits = [f for f in transforms
+                if torch.equal(batch.input[i] + batch.target[i], f(x[i] + y[i]))]  # fmt: skip
+        assert fits
+        u, v = fits[0](x[i]), fits[0](y[i])
+        assert bool(((batch.input[i] == u) | (batch.input[i] == v)).all())
+        assert 0 < int((batch.input[i] == u).sum()) < 64  # mixed within the window
+    whole = objective.batch([x, y], torch.device("cpu"), _generator())
+    for i in range(16):
+        assert any(torch.equal(whole.input[i], f(w[i])) for f in transforms for w in (x, y))
+
+
+def test_a_noise2noise_run_notes_its_pair_mixing(tmp_path) -> None:
+    clean = make_synthetic(6, 600, seed=8)
+    a, b = _noisy(clean, 1), _noisy(clean, 2)
+    config = TrainConfig(objective="noise2noise", epochs=1, **TINY)
+    metrics = train(config, a, tmp_path / "run", noisy=b, progress=False)
+    assert metrics["config"]["pair_mixing"] == 1
+    text = (tmp_path / "run" / "config.toml").read_text()
+    assert "# pair_mixing is unset: the training data gave 1 here.\n" in text
+    assert "pair_mixing =" not in text  # unset in the file: it follows other data
+    _, saved = load_checkpoint(tmp_path / "run")
+    assert saved["extra"]["train"]["pair_mixing"] == 1  # what --resume goes on with
