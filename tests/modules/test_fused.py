@@ -102,6 +102,8 @@ def test_eps_and_non_contiguous_input() -> None:
         (1, 48, 1000, 48, torch.float32),  # three chunks, one sample
         (4, 33, 2, 33, torch.float32),  # two rows
         (2, 20, 257, 20, torch.float64),
+        (2, 64, 300, 64, torch.float32),  # 32-channel strips (channels a multiple of 32)
+        (3, 32, 70, 1, torch.float64),  # one 32-channel strip, one slope
     ],
 )
 def test_channels_last_forward_matches_stock(

@@ -108,7 +108,7 @@ void nwc_chunk_sums(const T* __restrict__ xb, int64_t n, int64_t channels, const
     T bss[W] = {};
     for (int64_t i = i0; i < i1; ++i) {
       const T* __restrict__ row = xb + i * channels;
-      if constexpr (W == kLanes) {
+      if constexpr (W % kLanes == 0) {
 #pragma omp simd
         for (int64_t c = 0; c < W; ++c) {
           const T d = row[c] - p[c];
@@ -144,7 +144,7 @@ void nwc_chunk_apply(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, in
   for (int64_t i = 0; i < n; ++i) {
     const T* __restrict__ row = xb + i * channels;
     T* __restrict__ out = zb + i * channels;
-    if constexpr (W == kLanes) {
+    if constexpr (W % kLanes == 0) {
 #pragma omp simd
       for (int64_t c = 0; c < W; ++c) {
         const T y = row[c] * sc[c] + bi[c];
@@ -184,12 +184,16 @@ void nwc_chunk(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, int64_t 
   nwc_chunk_apply<T, W>(xb, zb, n, channels, scale, bias, slope, width);
 }
 
-template <typename T>
+// Tasks of Lanes channels of one batch item. A task reads a strip of Lanes * sizeof(T) bytes
+// of every row; with 32-lane strips (128 bytes) where the channel count allows, the cache
+// line pairs that the hardware prefetches together belong to one task (2x faster than
+// 16-lane strips on 8 MiB tensors of 32-128 channels, the same on smaller ones).
+template <typename T, int64_t Lanes>
 void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma,
                         const T* beta, const T* a, bool a_per_channel, double eps, Geometry g) {
   const int64_t n = g.length;
   const int64_t channels = g.channels;
-  const int64_t chunks = (channels + kLanes - 1) / kLanes;
+  const int64_t chunks = (channels + Lanes - 1) / Lanes;
   const int64_t tasks = g.rows / channels * chunks;
   std::vector<T> slope(channels);
   for (int64_t c = 0; c < channels; ++c) {
@@ -198,13 +202,13 @@ void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gam
   at::parallel_for(0, tasks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / chunks;
-      const int64_t c0 = task % chunks * kLanes;
-      const int64_t width = std::min(kLanes, channels - c0);
+      const int64_t c0 = task % chunks * Lanes;
+      const int64_t width = std::min(Lanes, channels - c0);
       const int64_t offset = b * n * channels + c0;
       const int64_t row = b * channels + c0;
-      if (width == kLanes) {
-        nwc_chunk<T, kLanes>(x + offset, z + offset, n, channels, width, gamma + c0, beta + c0,
-                             slope.data() + c0, eps, mean_out + row, rstd_out + row);
+      if (width == Lanes) {
+        nwc_chunk<T, Lanes>(x + offset, z + offset, n, channels, width, gamma + c0, beta + c0,
+                            slope.data() + c0, eps, mean_out + row, rstd_out + row);
       } else {
         nwc_chunk<T, kLanes - 1>(x + offset, z + offset, n, channels, width, gamma + c0,
                                  beta + c0, slope.data() + c0, eps, mean_out + row,
@@ -212,6 +216,18 @@ void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gam
       }
     }
   });
+}
+
+template <typename T>
+void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma,
+                        const T* beta, const T* a, bool a_per_channel, double eps, Geometry g) {
+  if (g.channels % (2 * kLanes) == 0) {
+    forward_kernel_nwc<T, 2 * kLanes>(x, z, mean_out, rstd_out, gamma, beta, a, a_per_channel,
+                                      eps, g);
+  } else {
+    forward_kernel_nwc<T, kLanes>(x, z, mean_out, rstd_out, gamma, beta, a, a_per_channel, eps,
+                                  g);
+  }
 }
 
 // Whether x is a (B, C, L) tensor laid out channels-last, with no gaps.
