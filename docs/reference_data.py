@@ -1645,8 +1645,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "([`check`](#check)). Every training batch puts each pair in a random order, so "
             "that both directions are training examples, and, when the noise is white, "
             "recombines the two copies sample by sample ([`training_batch`](#training_batch), "
-            "[`recombine_pairs`](recombine_pairs.md)): every step then sees new noise, as "
-            "supervised training does. `TrainConfig.pair_mixing` (`--pair-mixing`) sets the "
+            "[`recombine_pairs`](recombine_pairs.md)): every step then sees a new combination "
+            "of the two noises. `TrainConfig.pair_mixing` (`--pair-mixing`) sets the "
             "runs' length; unset, [`settle`](#settle) chooses 1 when the pairs' difference "
             "(their noise alone) is white ([`pair_difference_whiteness`]"
             "(pair_difference_whiteness.md)), else 0 (whole windows: recombining correlated "
@@ -1689,9 +1689,13 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 print('white noise, recombined sample by sample:', objective.settle(data))
                 torch.manual_seed(0)
                 step = objective.training_batch((a, b), torch.device('cpu'))
-                mixed = (step.input[0] == a[0]) | (step.input[0] == -a[0])
-                print('samples of the first window from either copy:', int(mixed.sum()), 'and',
-                      int((~mixed).sum()))
+                # The pair's sign and direction, then each sample of the input from either copy:
+                flips = (lambda v: v, lambda v: -v, lambda v: v.flip(-1), lambda v: -v.flip(-1))
+                f = next(f for f in flips if torch.equal(step.input[0] + step.target[0],
+                                                         f(a[0] + b[0])))
+                from_a = int((step.input[0] == f(a[0])).sum())
+                print('samples of the first input window from each copy:', from_a, 'and',
+                      a.shape[-1] - from_a)
             '''))],
         },
         "TrainConfig": {
@@ -1854,7 +1858,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "var": "whiteness",
             "extra": "What [`Noise2NoiseObjective.settle`](Noise2NoiseObjective.md#settle) "
             "compares with 0.1 to choose `pair_mixing`: the signal cancels in the difference "
-            "of two noisy copies, so this is the whiteness of the noise itself.",
+            "of two noisy copies, so this is the whiteness of the noise itself. Identical "
+            "copies (a channel whose difference is zero) are refused.",
             "examples": [("White and pink noise", _code('''
                 import numpy as np
 

@@ -285,9 +285,7 @@ def _spread_means(conv: nn.Conv1d, planes: int, components: int) -> None:
         bias[:, 2].fill_(0.5413)  # softplus(0.5413) = 1
 
 
-def _mixture(
-    params: Tensor, planes: int, floor: float = 1e-6
-) -> tuple[Tensor, Tensor, Tensor]:
+def _mixture(params: Tensor, planes: int, floor: float = 1e-6) -> tuple[Tensor, Tensor, Tensor]:
     """``(log weights, means, variances)`` of the prior, each ``(B, planes, K, L)``; no
     variance is below ``floor`` (standardised windows)."""
     b, n, length = params.shape[0], params.shape[1], params.shape[2]

@@ -42,12 +42,12 @@ from mdnc._utils import NameRegistry
 from mdnc.data import NoiseModel, WindowDataset, get_noise_model
 
 from .config import ConfigError, TrainConfig, is_blind_spot
-from .metrics import _acf
 
 __all__ = [
     "Batch",
     "Noise2NoiseObjective",
     "Objective",
+    "PAIR_LAGS",
     "SelfSupervisedObjective",
     "SplitData",
     "SupervisedObjective",
@@ -441,36 +441,75 @@ def recombine_pairs(
 
 
 #: A noise2noise pair's difference (the two noises: the signal cancels) counts as white
-#: when its normalised autocorrelation stays within this at lags 1..10.
+#: when its autocorrelation stays within this at lags 1 to :data:`PAIR_LAGS`.
 WHITE_DIFFERENCE = 0.1
+#: The lags checked (fewer in shorter windows): recombined, noise correlated at any lag
+#: within the network's reach would leak from the input into the target.
+PAIR_LAGS = 256
 
 
-def pair_difference_whiteness(
-    data: SplitData, window: int, samples: int = 2**17, lags: int = 10
-) -> float:
-    """How far from white the difference of the paired training recordings is:
-    ``max |normalised autocorrelation|`` at lags 1..``lags`` (mean over channels) of
-    windows spread evenly over the data, put end to end, about ``samples`` samples per
-    channel (at least one window); 1.0 when they make ``lags`` samples or fewer.
-
-    Args:
-        data: the split, with ``train_noisy``.
-        window: samples per window.
-        samples: how many samples per channel to read at most (lazily read data stays
-            bounded), unless one window is longer.
-        lags: the lags of the autocorrelation.
-    """
-    dataset = WindowDataset(data.train, window, window, noisy=data.train_noisy)
-    count = min(len(dataset), max(1, samples // window))
+def _pair_differences(data: SplitData, window: int, samples: int) -> np.ndarray:
+    """``(channels, n)`` float64: windows of the second minus the first training
+    recordings, spread evenly over the data and put end to end, about ``samples`` values
+    per channel (at least one window). Windows of at least 1024 samples where the
+    recordings allow, so that few reads cover the lags."""
+    shortest = min(int(r.shape[-1]) for r in data.train)
+    read = max(window, min(1024, shortest))
+    dataset = WindowDataset(data.train, read, read, noisy=data.train_noisy)
+    count = min(len(dataset), max(1, samples // read))
     rows = []
     for i in np.unique(np.linspace(0, len(dataset) - 1, count).round()):
         second, first = dataset[int(i)][:2]
         rows.append((second - first).numpy().astype(np.float64))
-    # End to end, channel by channel: no per-window mean to bias short windows.
-    joined = np.concatenate(rows, axis=-1)
-    if joined.shape[-1] <= lags:
+    return np.concatenate(rows, axis=-1)
+
+
+def _uncentred_acf(d: np.ndarray, lags: int) -> np.ndarray:
+    """``sum(d[t] d[t+k]) / sum(d[t]^2)`` per channel at lags 1..lags, by FFT."""
+    n = d.shape[-1]
+    spectrum = np.fft.rfft(d, 2 * n)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, 2 * n)[:, : lags + 1]
+    return acf[:, 1:] / acf[:, :1]
+
+
+def pair_difference_whiteness(
+    data: SplitData, window: int, samples: int | None = None, lags: int = PAIR_LAGS
+) -> float:
+    """How far from white the noise of noise2noise pairs is, read from the difference of
+    the paired training recordings (the signal cancels; the two noises remain).
+
+    The statistic is ``max |sum(d[t] d[t+k]) / sum(d[t]^2)|`` over the channels and the
+    lags ``k`` from 1 to ``lags`` (at most ``window - 1``), with ``d`` the differences of
+    windows spread evenly over the data, put end to end. It is not centred: a constant
+    offset between the copies counts as correlation. White noise gives about
+    ``4 / sqrt(n)`` for ``n`` samples read; 1.0 when they are ``lags`` or fewer. Not checked:
+    noise of one channel correlated with another channel's at other lags.
+
+    Args:
+        data: the split, with ``train_noisy``.
+        window: samples per training window.
+        samples: how many samples per channel to read at most, unless one window is
+            longer (default: 2**18 values in all channels, 8192 to 32768 per channel: about
+            0.02 for white noise at 256 lags, whatever the channel count).
+        lags: the largest lag checked.
+
+    Raises:
+        ConfigError: a channel of the two copies is the same (its difference is zero).
+    """
+    if samples is None:
+        samples = min(2**15, max(2**13, 2**18 // data.channels))
+    difference = _pair_differences(data, window, samples)
+    power = np.sum(difference**2, axis=-1)
+    if not np.all(power > 0):
+        same = [int(c) for c in np.flatnonzero(power <= 0)]
+        raise ConfigError(
+            f"noise2noise: channel(s) {same} of the --noisy-pair recordings equal those of the "
+            "DATA recordings; the two copies of a pair need independent noise."
+        )
+    lags = min(lags, window - 1, difference.shape[-1] - 1)
+    if lags < 1:
         return 1.0
-    return float(np.abs(_acf(joined, lags).mean(axis=0)).max())
+    return float(np.abs(_uncentred_acf(difference, lags)).max())
 
 
 def _flip_randomly(x: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -691,9 +730,14 @@ class Noise2NoiseObjective(Objective):
     def settle(self, data: SplitData) -> dict[str, Any]:
         """``pair_mixing`` when unset: 1 (sample by sample) if the difference of the pairs
         is white (:func:`pair_difference_whiteness` within :data:`WHITE_DIFFERENCE`), else
-        0: correlated noise recombined would leak the input's noise into the target."""
+        0: correlated noise recombined would leak the input's noise into the target.
+
+        Raises:
+            ConfigError: a channel of the two copies is the same (also when
+                ``pair_mixing`` is given).
+        """
+        whiteness = pair_difference_whiteness(data, self.config.window)
         if self.config.pair_mixing is not None:
             return {}
-        white = pair_difference_whiteness(data, self.config.window) <= WHITE_DIFFERENCE
-        self.config = replace(self.config, pair_mixing=int(white))
+        self.config = replace(self.config, pair_mixing=int(whiteness <= WHITE_DIFFERENCE))
         return {"pair_mixing": self.config.pair_mixing}

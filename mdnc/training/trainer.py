@@ -40,7 +40,14 @@ from mdnc.limits import check_forward_memory
 
 from . import report
 from .baselines import apply_baseline, tune_baselines
-from .config import ConfigError, DataConfig, TrainConfig, default_arch, write_toml
+from .config import (
+    LEGACY_OPTIONS,
+    ConfigError,
+    DataConfig,
+    TrainConfig,
+    default_arch,
+    write_toml,
+)
 from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
 from .sampler import StepSampler
@@ -510,6 +517,7 @@ class Trainer:
         except ConfigError as err:
             raise CheckpointError(str(err)) from None
         extra = saved.get("extra", {})
+        self._keep_settled(extra.get("train"))
         self.history = list(extra.get("history", []))
         self.start_epoch = int(extra.get("epoch", 0))
         if self.config.epochs < self.start_epoch:
@@ -523,6 +531,16 @@ class Trainer:
         self.scheduler.load_state_dict(state["training_state"]["scheduler"])
         if self.scheduler.T_max != self.config.epochs:
             self._stretch_schedule()
+
+    def _keep_settled(self, saved: Any) -> None:
+        """The options the data settled (:meth:`Objective.settle`) as the resumed run had
+        them (a run saved before such an option existed: its ``LEGACY_OPTIONS`` value)."""
+        saved = saved if isinstance(saved, dict) else {}
+        kept = {k: saved.get(k, LEGACY_OPTIONS.get(k)) for k in self.settled}
+        kept = {k: v for k, v in kept.items() if v is not None}
+        self.settled.update(kept)
+        self.config = dataclasses.replace(self.config, **kept)
+        self.objective.config = dataclasses.replace(self.objective.config, **kept)
 
     def _stretch_schedule(self) -> None:
         """Cosine decay over the new number of epochs, from where the run stands."""

@@ -395,21 +395,67 @@ def test_noise2noise_recombines_pairs_only_when_their_noise_is_white(noise, mixi
 
 
 def test_the_whiteness_of_pairs_is_their_difference_autocorrelation() -> None:
-    """Against the autocorrelation written out: a pair whose difference is a sine of period
-    8 (lag 4: -1) on one recording of exactly one window."""
+    """Against the autocorrelation written out (not centred, lags up to the window): a
+    pair whose difference is a decaying sine plus an offset, one recording of one window;
+    and one per channel, the largest counting."""
     t = np.arange(64)
-    a = np.sin(2 * np.pi * t / 8)[None].astype(np.float32)
+    a = (np.sin(2 * np.pi * t / 8) * 0.97**t + 0.1)[None].astype(np.float32)
     data = SplitData(train=[np.zeros_like(a)], held_out=[], train_noisy=[a])
-    d = -a[0].astype(np.float64)
-    d -= d.mean()
-    expected = max(abs(np.sum(d[:-k] * d[k:]) / np.sum(d * d)) for k in range(1, 11))
-    assert pair_difference_whiteness(data, 64) == pytest.approx(expected)
-    assert (
-        pair_difference_whiteness(
-            SplitData(train=[a[:, :1]], held_out=[], train_noisy=[a[:, :1]]), 1
-        )
-        == 1.0
-    )
+    d = a[0].astype(np.float64)
+    acf = [np.sum(d[:-k] * d[k:]) / np.sum(d * d) for k in range(1, 64)]
+    assert pair_difference_whiteness(data, 64) == pytest.approx(max(map(abs, acf)))
+    assert pair_difference_whiteness(data, 64, lags=3) == pytest.approx(max(map(abs, acf[:3])))
+    two = np.concatenate([np.random.default_rng(0).standard_normal((1, 64)), a]).astype(np.float32)
+    paired = SplitData(train=[np.zeros_like(two)], held_out=[], train_noisy=[two])
+    assert pair_difference_whiteness(paired, 64) == pytest.approx(max(map(abs, acf)))
+    one = SplitData(train=[a[:, 1:2]], held_out=[], train_noisy=[a[:, :1]])
+    assert pair_difference_whiteness(one, 1) == 1.0  # no lag to check
+
+
+def _white(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _brown_last(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    noise = _white(shape, rng)
+    noise[-1] = np.cumsum(noise[-1]) / 30
+    return noise
+
+
+def _echo(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    noise = _white((shape[0], shape[1] + 50), rng)
+    return noise[:, 50:] + 0.9 * noise[:, :-50]
+
+
+@pytest.mark.parametrize(
+    ("noise", "mixing"),
+    [
+        pytest.param(_white, 1, id="white"),
+        pytest.param(_brown_last, 0, id="one-brown-channel-of-four"),
+        pytest.param(lambda shape, rng: 0.5 + _white(shape, rng), 0, id="an-offset"),
+        pytest.param(_echo, 0, id="an-echo-at-lag-50"),
+    ],
+)
+def test_noise_correlated_in_one_channel_or_at_long_lags_is_not_white(noise, mixing) -> None:
+    rng = np.random.default_rng(0)
+    first = [_white((4, 3000), rng) for _ in range(4)]
+    second = [a + noise(a.shape, rng) for a in first]
+    data = SplitData(train=first, held_out=[], train_noisy=second)
+    objective = get_objective(TrainConfig(objective="noise2noise", window=256))
+    assert objective.settle(data) == {"pair_mixing": mixing}
+    whiteness = pair_difference_whiteness(data, 256)
+    assert whiteness < 0.05 if mixing else whiteness > 0.2
+
+
+def test_identical_copies_are_refused() -> None:
+    rng = np.random.default_rng(0)
+    first = [_white((2, 500), rng) for _ in range(3)]
+    second = [np.stack([a[0], a[1] + 1.0]) for a in first]  # channel 0 the same
+    for pair_mixing in (None, 0):
+        config = TrainConfig(objective="noise2noise", window=128, pair_mixing=pair_mixing)
+        with pytest.raises(ConfigError, match=r"channel\(s\) \[0\] of the --noisy-pair "
+                           "recordings equal those of the DATA recordings"):  # fmt: skip
+            get_objective(config).settle(SplitData(train=first, held_out=[], train_noisy=second))
 
 
 def test_noise2noise_training_batches_recombine_and_validation_batches_do_not() -> None:
@@ -442,3 +488,53 @@ def test_a_noise2noise_run_notes_its_pair_mixing(tmp_path) -> None:
     assert "pair_mixing =" not in text  # unset in the file: it follows other data
     _, saved = load_checkpoint(tmp_path / "run")
     assert saved["extra"]["train"]["pair_mixing"] == 1  # what --resume goes on with
+
+
+def test_the_trainer_recombines_training_batches_only(tmp_path, monkeypatch) -> None:
+    from mdnc.training import objectives
+
+    runs, validation = [], []
+    recombine, batch = objectives.recombine_pairs, objectives.Noise2NoiseObjective.batch
+
+    def counted_recombine(a, b, run, generator=None):
+        runs.append(run)
+        return recombine(a, b, run, generator)
+
+    def counted_batch(self, items, device, generator=None):
+        validation.append(generator is not None)
+        return batch(self, items, device, generator)
+
+    monkeypatch.setattr(objectives, "recombine_pairs", counted_recombine)
+    monkeypatch.setattr(objectives.Noise2NoiseObjective, "batch", counted_batch)
+    clean = make_synthetic(6, 600, seed=8)
+    config = TrainConfig(objective="noise2noise", epochs=2, pair_mixing=3, **TINY)
+    trainer = Trainer(config, _noisy(clean, 1), tmp_path / "run", noisy=_noisy(clean, 2),
+                      progress=False)  # fmt: skip
+    trainer.fit()
+    steps = 2 * len(trainer.loader)
+    assert runs == [3] * steps
+    assert validation.count(False) == steps and validation.count(True) > 0
+
+
+@pytest.mark.parametrize("saved", [None, 1])
+def test_a_resumed_noise2noise_run_mixes_pairs_as_it_did(tmp_path, saved) -> None:
+    """Through the Python API too: a run saved before pair_mixing existed (None: the key
+    removed) resumes with whole windows, not with what the data would settle today."""
+    import json
+
+    clean = make_synthetic(6, 600, seed=8)
+    a, b = _noisy(clean, 1), _noisy(clean, 2)
+    config = TrainConfig(objective="noise2noise", epochs=1, **TINY)
+    train(config, a, tmp_path / "run", noisy=b, progress=False)
+    path = tmp_path / "run" / "config.json"
+    saved_config = json.loads(path.read_text())
+    assert saved_config["extra"]["train"]["pair_mixing"] == 1
+    if saved is None:
+        del saved_config["extra"]["train"]["pair_mixing"]
+        path.write_text(json.dumps(saved_config))
+    trainer = Trainer(dataclasses.replace(config, epochs=2), a, tmp_path / "run", noisy=b,
+                      resume=True, progress=False)  # fmt: skip
+    trainer.fit()
+    expected = 0 if saved is None else 1
+    assert trainer.config.pair_mixing == trainer.objective.config.pair_mixing == expected
+    assert json.loads(path.read_text())["extra"]["train"]["pair_mixing"] == expected
