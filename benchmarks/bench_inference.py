@@ -190,7 +190,8 @@ def recording_paths(net: nn.Module, length: int, batch: int) -> dict[str, Any]:
     try:
         paths["monai"] = (monai_runner(net, batch), None)
     except ImportError:
-        print("monai is not installed: its sliding_window_inference is left out")
+        print("monai is not installed: its sliding_window_inference is left out "
+              "(pip install -e '.[bench]')")  # fmt: skip
     return paths
 
 

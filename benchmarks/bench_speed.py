@@ -255,7 +255,8 @@ def main() -> None:
 
         kinds.append("monai")
     except ImportError:
-        print("monai is not installed: MONAI's AutoEncoder is left out (pip install monai)")
+        print("monai is not installed: MONAI's AutoEncoder is left out "
+              "(pip install -e '.[bench]')")  # fmt: skip
     for name, cfg in CONFIGS.items():
         x = torch.randn(cfg["batch"], cfg["in_planes"], cfg["length"], device=device)
         nets = {k: build(k, cfg).to(device) for k in kinds}
