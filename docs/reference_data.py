@@ -1858,8 +1858,9 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "var": "whiteness",
             "extra": "What [`Noise2NoiseObjective.settle`](Noise2NoiseObjective.md#settle) "
             "compares with 0.1 to choose `pair_mixing`: the signal cancels in the difference "
-            "of two noisy copies, so this is the whiteness of the noise itself. Identical "
-            "copies (a channel whose difference is zero) are refused.",
+            "of two noisy copies, so this is the whiteness of the noise itself. Copies "
+            "that are the same recording up to an offset and a gain are refused before, by "
+            "[`Noise2NoiseObjective.check`](Noise2NoiseObjective.md#check).",
             "examples": [("White and pink noise", _code('''
                 import numpy as np
 

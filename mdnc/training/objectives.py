@@ -40,6 +40,7 @@ from torch.utils.data import Dataset
 
 from mdnc._utils import NameRegistry
 from mdnc.data import NoiseModel, WindowDataset, get_noise_model
+from mdnc.data.index import read_span
 
 from .config import ConfigError, TrainConfig, is_blind_spot
 
@@ -435,6 +436,7 @@ def recombine_pairs(
     if run <= 0:
         return a, b
     n = a.shape[-1]
+    run = min(run, n)  # a run as long as the window swaps whole windows
     draws = torch.rand(a.shape[0], 1, -(-n // run), device=a.device, generator=generator)
     swap = (draws < 0.5).repeat_interleave(run, -1)[..., :n]
     return torch.where(swap, b, a), torch.where(swap, a, b)
@@ -455,13 +457,47 @@ def _pair_differences(data: SplitData, window: int, samples: int) -> np.ndarray:
     recordings allow, so that few reads cover the lags."""
     shortest = min(int(r.shape[-1]) for r in data.train)
     read = max(window, min(1024, shortest))
-    dataset = WindowDataset(data.train, read, read, noisy=data.train_noisy)
+    dataset = WindowDataset(data.train, read, read, noisy=data.train_noisy,
+                            names=data.train_names)  # fmt: skip
     count = min(len(dataset), max(1, samples // read))
     rows = []
     for i in np.unique(np.linspace(0, len(dataset) - 1, count).round()):
         second, first = dataset[int(i)][:2]
         rows.append((second - first).numpy().astype(np.float64))
     return np.concatenate(rows, axis=-1)
+
+
+#: A pair whose second copy is the first up to an offset and a gain, within this fraction
+#: of the first's power (per channel), has no independent noise: refused.
+AFFINE_COPY = 1e-6
+
+
+def _refuse_affine_copies(data: SplitData, samples: int = 1024) -> None:
+    """Refuse training pairs whose second copy is (on its first ``samples`` samples, in a
+    channel) the first one up to an offset and a gain: identical, shifted, scaled or
+    negated copies, on which noise2noise would learn to return its input.
+
+    Raises:
+        ConfigError: naming the recording and the channels.
+    """
+    names = data.train_names or [f"recording {i}" for i in range(len(data.train))]
+    for name, a, b in zip(names, data.train, data.train_noisy or [], strict=True):
+        n = min(samples, int(a.shape[-1]), int(b.shape[-1]))
+        x = read_span(a, 0, n).astype(np.float64)
+        y = read_span(b, 0, n).astype(np.float64)
+        x -= x.mean(axis=-1, keepdims=True)
+        y -= y.mean(axis=-1, keepdims=True)
+        xx, yy, xy = (x * x).sum(-1), (y * y).sum(-1), (x * y).sum(-1)
+        # The power of y left after its best fit k * x, against the power of x.
+        residual = yy - np.divide(xy * xy, xx, out=np.zeros_like(xx), where=xx > 0)
+        power = np.maximum(xx, yy)  # 0: a flat channel in both, which carries nothing
+        bad = np.flatnonzero((residual <= AFFINE_COPY * power) & (power > 0))
+        if bad.size:
+            raise ConfigError(
+                f"noise2noise: {name} and its --noisy-pair recording are the same up to an "
+                f"offset and a gain in channel(s) {bad.tolist()}; the two copies of a pair "
+                "need independent noise."
+            )
 
 
 def _uncentred_acf(d: np.ndarray, lags: int) -> np.ndarray:
@@ -482,8 +518,9 @@ def pair_difference_whiteness(
     lags ``k`` from 1 to ``lags`` (at most ``window - 1``), with ``d`` the differences of
     windows spread evenly over the data, put end to end. It is not centred: a constant
     offset between the copies counts as correlation. White noise gives about
-    ``4 / sqrt(n)`` for ``n`` samples read; 1.0 when they are ``lags`` or fewer. Not checked:
-    noise of one channel correlated with another channel's at other lags.
+    ``4 / sqrt(n)`` for ``n`` samples read; 1.0 when they are ``lags`` or fewer, or when a
+    channel's difference is zero. Not checked: noise of one channel correlated with another
+    channel's at other lags.
 
     Args:
         data: the split, with ``train_noisy``.
@@ -493,21 +530,18 @@ def pair_difference_whiteness(
             0.02 for white noise at 256 lags, whatever the channel count).
         lags: the largest lag checked.
 
-    Raises:
-        ConfigError: a channel of the two copies is the same (its difference is zero).
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> a = [rng.standard_normal((1, 4000)).astype(np.float32)]
+        >>> b = [x + rng.standard_normal((1, 4000)).astype(np.float32) for x in a]
+        >>> pair_difference_whiteness(SplitData(a, [], b), 512) < WHITE_DIFFERENCE
+        True
     """
     if samples is None:
         samples = min(2**15, max(2**13, 2**18 // data.channels))
     difference = _pair_differences(data, window, samples)
-    power = np.sum(difference**2, axis=-1)
-    if not np.all(power > 0):
-        same = [int(c) for c in np.flatnonzero(power <= 0)]
-        raise ConfigError(
-            f"noise2noise: channel(s) {same} of the --noisy-pair recordings equal those of the "
-            "DATA recordings; the two copies of a pair need independent noise."
-        )
     lags = min(lags, window - 1, difference.shape[-1] - 1)
-    if lags < 1:
+    if lags < 1 or not np.all(np.sum(difference**2, axis=-1) > 0):
         return 1.0
     return float(np.abs(_uncentred_acf(difference, lags)).max())
 
@@ -677,13 +711,15 @@ class Noise2NoiseObjective(Objective):
     max_epochs = 200
 
     def check(self, data: SplitData) -> None:
-        """Paired recordings are required; added noise is refused."""
+        """Paired recordings are required, with noise of their own (not the same recording
+        up to an offset and a gain); added noise is refused."""
         _refuse_added_noise(self.config, self.name)
         if data.train_noisy is None:
             raise ConfigError(
                 "the noise2noise objective needs a second noisy recording of every DATA "
                 "recording: give them with --noisy-pair (noisy in a configuration file)."
             )
+        _refuse_affine_copies(data)
 
     def denoising(self, paired: bool) -> bool:
         """Always denoising."""
@@ -730,14 +766,9 @@ class Noise2NoiseObjective(Objective):
     def settle(self, data: SplitData) -> dict[str, Any]:
         """``pair_mixing`` when unset: 1 (sample by sample) if the difference of the pairs
         is white (:func:`pair_difference_whiteness` within :data:`WHITE_DIFFERENCE`), else
-        0: correlated noise recombined would leak the input's noise into the target.
-
-        Raises:
-            ConfigError: a channel of the two copies is the same (also when
-                ``pair_mixing`` is given).
-        """
-        whiteness = pair_difference_whiteness(data, self.config.window)
+        0: correlated noise recombined would leak the input's noise into the target."""
         if self.config.pair_mixing is not None:
             return {}
+        whiteness = pair_difference_whiteness(data, self.config.window)
         self.config = replace(self.config, pair_mixing=int(whiteness <= WHITE_DIFFERENCE))
         return {"pair_mixing": self.config.pair_mixing}

@@ -162,8 +162,10 @@ def split_data(
                 f"got {len(paired)} {what} recordings for {len(clean)} DATA recordings; "
                 "they must pair up one to one, in the same order"
             )
-    # Checks names, lengths, channels and finite samples of every recording before the split.
-    WindowDataset(clean, config.window, names=names)
+    # Checks names, lengths, channels and finite samples of every recording, and that the
+    # pairs match, before the split (which would lose the names).
+    paired = None if noisy is None else _as_2d(noisy)
+    WindowDataset(clean, config.window, names=names, noisy=paired)
     train, held_out, tr_idx, _ = split_recordings(clean, config.val_fraction, config.seed)
     if held_out and held_out[0].shape[-1] == 0:
         raise ConfigError(

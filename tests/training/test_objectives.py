@@ -447,15 +447,47 @@ def test_noise_correlated_in_one_channel_or_at_long_lags_is_not_white(noise, mix
     assert whiteness < 0.05 if mixing else whiteness > 0.2
 
 
-def test_identical_copies_are_refused() -> None:
+@pytest.mark.parametrize(
+    "copy",
+    [
+        pytest.param(lambda a: a.copy(), id="identical"),
+        pytest.param(lambda a: a + 1.0, id="offset"),
+        pytest.param(lambda a: -2.0 * a + 0.5, id="gain-and-sign"),
+        pytest.param(lambda a: a + 1e-5 * np.sin(np.arange(a.shape[-1])), id="near-identical"),
+    ],
+)
+def test_copies_without_noise_of_their_own_are_refused(copy) -> None:
     rng = np.random.default_rng(0)
     first = [_white((2, 500), rng) for _ in range(3)]
-    second = [np.stack([a[0], a[1] + 1.0]) for a in first]  # channel 0 the same
+    second = [a + _white(a.shape, rng) for a in first]
+    second[1] = np.stack([second[1][0], copy(first[1][1])]).astype(np.float32)  # one channel
+    flat = np.zeros((1, 500), np.float32)  # a flat channel in both copies carries nothing
+    first, second = (
+        [np.concatenate([a, flat]) for a in first],
+        [np.concatenate([b, flat]) for b in second],
+    )
+    names = ["a.npy", "b.npy", "c.npy"]
     for pair_mixing in (None, 0):
         config = TrainConfig(objective="noise2noise", window=128, pair_mixing=pair_mixing)
-        with pytest.raises(ConfigError, match=r"channel\(s\) \[0\] of the --noisy-pair "
-                           "recordings equal those of the DATA recordings"):  # fmt: skip
-            get_objective(config).settle(SplitData(train=first, held_out=[], train_noisy=second))
+        data = SplitData(train=first, held_out=[], train_noisy=second, train_names=names)
+        message = (
+            r"^noise2noise: b.npy and its --noisy-pair recording are the same up to an offset "
+            r"and a gain in channel\(s\) \[1\]; the two copies of a pair need independent "
+            r"noise.$"
+        )
+        with pytest.raises(ConfigError, match=message):
+            get_objective(config).check(data)
+    second[1] = first[1] + _white(first[1].shape, rng) * 1e-2  # 40 dB: noise of its own
+    get_objective(TrainConfig(objective="noise2noise")).check(
+        SplitData(train=first, held_out=[], train_noisy=second)
+    )
+
+
+def test_recombining_runs_longer_than_the_window_swaps_whole_windows() -> None:
+    a, b = torch.zeros(4, 1, 8), torch.ones(4, 1, 8)
+    x, y = recombine_pairs(a, b, 2**62, _generator())
+    assert all(torch.equal(w, a[0]) or torch.equal(w, b[0]) for w in x)
+    assert torch.equal(x + y, a + b)
 
 
 def test_noise2noise_training_batches_recombine_and_validation_batches_do_not() -> None:
@@ -538,3 +570,20 @@ def test_a_resumed_noise2noise_run_mixes_pairs_as_it_did(tmp_path, saved) -> Non
     expected = 0 if saved is None else 1
     assert trainer.config.pair_mixing == trainer.objective.config.pair_mixing == expected
     assert json.loads(path.read_text())["extra"]["train"]["pair_mixing"] == expected
+
+
+def test_a_pair_of_other_lengths_is_named_even_when_held_out(tmp_path) -> None:
+    """Every pair is checked before the split: the message names the DATA file, also when
+    the recording would be a held-out one."""
+    from mdnc.data import DataError
+
+    rng = np.random.default_rng(0)
+    first = [_white((1, 1000), rng) for _ in range(3)]
+    second = [a + _white(a.shape, rng) for a in first]
+    second[2] = second[2][:, :900]
+    names = ["a.npy", "b.npy", "c.npy"]
+    config = TrainConfig(objective="noise2noise", epochs=1, **TINY)
+    with pytest.raises(DataError, match=r"shape \(1, 900\) .* does not match its clean "
+                       r"recording c.npy of shape \(1, 1000\)"):  # fmt: skip
+        train(config, first, tmp_path / "run", noisy=second, names=names, progress=False)
+    assert not (tmp_path / "run").exists()
