@@ -468,7 +468,7 @@ def _pair_differences(data: SplitData, window: int, samples: int) -> np.ndarray:
 
 
 #: A pair whose second copy is the first up to an offset and a gain, within this fraction
-#: of the first's power (per channel), has no independent noise: refused.
+#: of the larger copy's power (per channel), has no independent noise: refused.
 AFFINE_COPY = 1e-6
 
 
@@ -488,7 +488,7 @@ def _refuse_affine_copies(data: SplitData, samples: int = 1024) -> None:
         x -= x.mean(axis=-1, keepdims=True)
         y -= y.mean(axis=-1, keepdims=True)
         xx, yy, xy = (x * x).sum(-1), (y * y).sum(-1), (x * y).sum(-1)
-        # The power of y left after its best fit k * x, against the power of x.
+        # The power of y left after its best fit k * x, against the larger copy's power.
         residual = yy - np.divide(xy * xy, xx, out=np.zeros_like(xx), where=xx > 0)
         power = np.maximum(xx, yy)  # 0: a flat channel in both, which carries nothing
         bad = np.flatnonzero((residual <= AFFINE_COPY * power) & (power > 0))
