@@ -6,8 +6,9 @@ installed PyTorch, without ninja or pybind11: the kernels register themselves as
 
 The cache folder is ``$MDNC_EXT_DIR`` if set, else ``<venv>/mdnc_ext`` when running in a
 virtual environment, else ``~/.cache/mdnc/ext``. The file name carries a hash of the
-source, the PyTorch version, the flags and the CPU's instruction sets (the code is built
-with ``-march=native``), so a changed source or machine gets a fresh build.
+sources, the PyTorch version, the flags and the CPU's instruction sets (the code is built
+with ``-march=native``, or the target ``$MDNC_MARCH`` names), so a changed source, target
+or machine gets a fresh build.
 """
 
 from __future__ import annotations
@@ -26,8 +27,20 @@ from ..._utils import atomic_path
 __all__ = ["SOURCE", "cache_dir", "library_path", "build", "main"]
 
 SOURCE = Path(__file__).with_name("instance_norm_prelu.cpp")
+HEADERS = (Path(__file__).with_name("kernels.h"),)
 NAME = "mdnc_fused"
-CFLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared", "-std=c++20", "-w")
+COMPILE = ("-O3", "-fopenmp", "-std=c++20", "-w")
+LINK = ("-fPIC", "-shared")
+
+
+def march() -> str:
+    """The instruction-set target: ``$MDNC_MARCH`` (e.g. ``x86-64-v3``), else ``native``."""
+    return os.environ.get("MDNC_MARCH", "").strip() or "native"
+
+
+def cflags() -> tuple[str, ...]:
+    """The compiler flags of the library (the target included)."""
+    return (COMPILE[0], f"-march={march()}", *COMPILE[1:], *LINK)
 
 
 def cache_dir() -> Path:
@@ -59,9 +72,10 @@ def library_path() -> Path:
     key = hashlib.sha256()
     for part in (
         SOURCE.read_bytes(),
+        *(h.read_bytes() for h in HEADERS),
         torch.__version__.encode(),
         str(torch.version.git_version).encode(),
-        " ".join(CFLAGS).encode(),
+        " ".join(cflags()).encode(),
         os.environ.get("CXX", "c++").encode(),
         _cpu_flags().encode(),
     ):
@@ -78,7 +92,7 @@ def _command(output: Path) -> list[str]:
     abi = int(torch._C._GLIBCXX_USE_CXX11_ABI)
     return [
         os.environ.get("CXX", "c++"),
-        *CFLAGS,
+        *cflags(),
         f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
         *includes,
         str(SOURCE),

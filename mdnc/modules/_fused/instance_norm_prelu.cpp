@@ -6,7 +6,8 @@
 // (the same folding as torch's batch-norm kernel). Only x, mean and rstd are kept for the
 // backward, which recomputes y per element: one pass for the row sums, one pass writing
 // grad_x. Parameter gradients are reduced from per-row partials in a fixed order, so they
-// do not depend on the number of threads.
+// do not depend on the number of threads. The element loops are in kernels.h; this file
+// is the ATen glue: checks, allocation, dispatch and the parallel loops over rows.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -16,16 +17,15 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <tuple>
 #include <vector>
 
+#include "kernels.h"
+
 namespace {
 
 using at::Tensor;
-
-constexpr int64_t kBlock = 256;  // elements summed in the input's precision before double
 
 struct Geometry {
   int64_t rows;      // B * C
@@ -57,132 +57,23 @@ void forward_kernel(const T* x, T* z, T* mean_out, T* rstd_out, const T* gamma, 
   at::parallel_for(0, g.rows, 1, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t c = r % g.channels;
-      const T* __restrict__ xr = x + r * n;
-      T* __restrict__ zr = z + r * n;
-      // Shifted sums in double: exact enough even when |mean| >> std.
-      const double pivot = static_cast<double>(xr[0]);
-      double s = 0.0;
-      double ss = 0.0;
-#pragma omp simd reduction(+ : s, ss)
-      for (int64_t i = 0; i < n; ++i) {
-        const double d = static_cast<double>(xr[i]) - pivot;
-        s += d;
-        ss += d * d;
-      }
-      const double shift = s / static_cast<double>(n);
-      double var = ss / static_cast<double>(n) - shift * shift;
-      var = var < 0.0 ? 0.0 : var;
-      const T mean = static_cast<T>(pivot + shift);
-      const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
+      const mdnc_kernels::RowStats stats = mdnc_kernels::row_stats(x + r * n, n, eps);
+      const T mean = static_cast<T>(stats.mean);
+      const T rstd = static_cast<T>(stats.rstd);
       mean_out[r] = mean;
       rstd_out[r] = rstd;
       const T scale = rstd * gamma[c];
       const T bias = beta[c] - mean * scale;
-      const T slope = a[a_per_channel ? c : 0];
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) {
-        const T y = xr[i] * scale + bias;
-        zr[i] = y > T(0) ? y : slope * y;
-      }
+      mdnc_kernels::apply_row(x + r * n, z + r * n, n, scale, bias, a[a_per_channel ? c : 0]);
     }
   });
 }
 
 // The same forward for a (B, C, L) tensor laid out channels-last (NWC: x[b, l, c] at
 // b * L * C + l * C + c), as the channels-last inference path keeps its activations. Each
-// batch item is a block of L rows of C channels, read in chunks of kLanes channels: the
-// statistics of a chunk run down the rows in registers (shifted sums in T over kBlock
-// rows, then in double), then each row is normalised in one pass over all channels.
-constexpr int64_t kLanes = 16;
-
-template <typename T, int64_t W>
-void nwc_chunk_sums(const T* __restrict__ xb, int64_t n, int64_t channels, const T* pivot,
-                    double* __restrict__ s, double* __restrict__ ss, int64_t width) {
-  T p[W];
-  for (int64_t c = 0; c < W; ++c) {
-    p[c] = c < width ? pivot[c] : T(0);
-  }
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t i1 = std::min(n, i0 + kBlock);
-    T bs[W] = {};
-    T bss[W] = {};
-    for (int64_t i = i0; i < i1; ++i) {
-      const T* __restrict__ row = xb + i * channels;
-      if constexpr (W % kLanes == 0) {
-#pragma omp simd
-        for (int64_t c = 0; c < W; ++c) {
-          const T d = row[c] - p[c];
-          bs[c] += d;
-          bss[c] += d * d;
-        }
-      } else {
-        for (int64_t c = 0; c < width; ++c) {
-          const T d = row[c] - p[c];
-          bs[c] += d;
-          bss[c] += d * d;
-        }
-      }
-    }
-    for (int64_t c = 0; c < width; ++c) {
-      s[c] += static_cast<double>(bs[c]);
-      ss[c] += static_cast<double>(bss[c]);
-    }
-  }
-}
-
-template <typename T, int64_t W>
-void nwc_chunk_apply(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, int64_t channels,
-                     const T* scale, const T* bias, const T* slope, int64_t width) {
-  T sc[W];
-  T bi[W];
-  T sl[W];
-  for (int64_t c = 0; c < W; ++c) {
-    sc[c] = c < width ? scale[c] : T(0);
-    bi[c] = c < width ? bias[c] : T(0);
-    sl[c] = c < width ? slope[c] : T(0);
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    const T* __restrict__ row = xb + i * channels;
-    T* __restrict__ out = zb + i * channels;
-    if constexpr (W % kLanes == 0) {
-#pragma omp simd
-      for (int64_t c = 0; c < W; ++c) {
-        const T y = row[c] * sc[c] + bi[c];
-        out[c] = y > T(0) ? y : sl[c] * y;
-      }
-    } else {
-      for (int64_t c = 0; c < width; ++c) {
-        const T y = row[c] * sc[c] + bi[c];
-        out[c] = y > T(0) ? y : sl[c] * y;
-      }
-    }
-  }
-}
-
-// One task: the statistics of W channels (width of them real) of one batch item, then their
-// normalisation, while those rows are still in cache.
-template <typename T, int64_t W>
-void nwc_chunk(const T* __restrict__ xb, T* __restrict__ zb, int64_t n, int64_t channels,
-               int64_t width, const T* gamma, const T* beta, const T* slope, double eps,
-               T* mean_out, T* rstd_out) {
-  double s[W] = {};
-  double ss[W] = {};
-  nwc_chunk_sums<T, W>(xb, n, channels, xb, s, ss, width);
-  T scale[W];
-  T bias[W];
-  for (int64_t c = 0; c < width; ++c) {
-    const double shift = s[c] / static_cast<double>(n);
-    double var = ss[c] / static_cast<double>(n) - shift * shift;
-    var = var < 0.0 ? 0.0 : var;
-    const T mean = static_cast<T>(static_cast<double>(xb[c]) + shift);
-    const T rstd = static_cast<T>(1.0 / std::sqrt(var + eps));
-    mean_out[c] = mean;
-    rstd_out[c] = rstd;
-    scale[c] = rstd * gamma[c];
-    bias[c] = beta[c] - mean * scale[c];
-  }
-  nwc_chunk_apply<T, W>(xb, zb, n, channels, scale, bias, slope, width);
-}
+// batch item is a block of L rows of C channels, read in chunks of kLanes channels
+// (mdnc_kernels::nwc_chunk): the statistics of a chunk, then its normalisation.
+using mdnc_kernels::kLanes;
 
 // Tasks of Lanes channels of one batch item. A task reads a strip of Lanes * sizeof(T) bytes
 // of every row; with 32-lane strips (128 bytes) where the channel count allows, the cache
@@ -207,10 +98,10 @@ void forward_kernel_nwc(const T* x, T* z, T* mean_out, T* rstd_out, const T* gam
       const int64_t offset = b * n * channels + c0;
       const int64_t row = b * channels + c0;
       if (width == Lanes) {
-        nwc_chunk<T, Lanes>(x + offset, z + offset, n, channels, width, gamma + c0, beta + c0,
+        mdnc_kernels::nwc_chunk<T, Lanes>(x + offset, z + offset, n, channels, width, gamma + c0, beta + c0,
                             slope.data() + c0, eps, mean_out + row, rstd_out + row);
       } else {
-        nwc_chunk<T, kLanes - 1>(x + offset, z + offset, n, channels, width, gamma + c0,
+        mdnc_kernels::nwc_chunk<T, kLanes - 1>(x + offset, z + offset, n, channels, width, gamma + c0,
                                  beta + c0, slope.data() + c0, eps, mean_out + row,
                                  rstd_out + row);
       }
@@ -250,58 +141,29 @@ void backward_kernel(const T* gz, const T* x, const T* mean_in, const T* rstd_in
   at::parallel_for(0, g.rows, 1, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t c = r % g.channels;
-      const T* __restrict__ xr = x + r * n;
-      const T* __restrict__ gr = gz + r * n;
+      const T* xr = x + r * n;
+      const T* gr = gz + r * n;
       const T mean = mean_in[r];
       const T rstd = rstd_in[r];
       const T scale = rstd * gamma[c];
       const T bias = beta[c] - mean * scale;
       const T slope = a[a_per_channel ? c : 0];
-      // s1 = sum(gy), s2 = sum(gy * (x - mean)), s3 = sum over y <= 0 of y * gz: summed in
-      // T within short blocks (branch-free, so that the loop vectorises), then in double.
-      double s1 = 0.0;
-      double s2 = 0.0;
-      double s3 = 0.0;
-      for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-        const int64_t i1 = std::min(n, i0 + kBlock);
-        T b1 = T(0);
-        T b2 = T(0);
-        T b3 = T(0);
-#pragma omp simd reduction(+ : b1, b2, b3)
-        for (int64_t i = i0; i < i1; ++i) {
-          const T xv = xr[i];
-          const T y = xv * scale + bias;
-          const T gi = gr[i];
-          const T gy = gi * (y > T(0) ? T(1) : slope);
-          b1 += gy;
-          b2 += gy * (xv - mean);
-          b3 += std::min(y, T(0)) * gi;
-        }
-        s1 += static_cast<double>(b1);
-        s2 += static_cast<double>(b2);
-        s3 += static_cast<double>(b3);
-      }
+      const mdnc_kernels::RowSums sums =
+          mdnc_kernels::backward_row_sums(xr, gr, n, scale, bias, slope, mean);
       const double rstd_d = static_cast<double>(rstd);
       double* p = partial + 3 * r;
-      p[0] = s1;
-      p[1] = s2 * rstd_d;
-      p[2] = s3;
+      p[0] = sums.s1;
+      p[1] = sums.s2 * rstd_d;
+      p[2] = sums.s3;
       if (gx == nullptr) {
         continue;
       }
       // gx = k * (gy - mean(gy) - xhat * mean(gy * xhat)),  k = gamma * rstd.
       const double k = static_cast<double>(gamma[c]) * rstd_d;
-      const T kt = static_cast<T>(k);
-      const T c1 = static_cast<T>(-k * s1 * inv_n);
-      const T c2 = static_cast<T>(-k * rstd_d * rstd_d * s2 * inv_n);
-      T* __restrict__ gxr = gx + r * n;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) {
-        const T y = xr[i] * scale + bias;
-        const T gi = gr[i];
-        const T gy = gi * (y > T(0) ? T(1) : slope);
-        gxr[i] = kt * gy + c2 * (xr[i] - mean) + c1;
-      }
+      const T c1 = static_cast<T>(-k * sums.s1 * inv_n);
+      const T c2 = static_cast<T>(-k * rstd_d * rstd_d * sums.s2 * inv_n);
+      mdnc_kernels::backward_row_grad(xr, gr, gx + r * n, n, scale, bias, slope, mean,
+                                      static_cast<T>(k), c1, c2);
     }
   });
 }
