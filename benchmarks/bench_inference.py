@@ -48,7 +48,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_speed import count_flops, gemm_rate, timed_alternating  # noqa: E402
+from benchmarks.bench_speed import count_flops, fused_choice, gemm_rate, timed_alternating  # noqa: E402
+from mdnc._host import host_info, host_line  # noqa: E402
 from mdnc.checkpoint import build_model, model_config, save_checkpoint  # noqa: E402
 from mdnc.engines import OnnxRuntimeModel, onnxruntime_available  # noqa: E402
 from mdnc.inference import apply_overlap_add  # noqa: E402
@@ -289,6 +290,8 @@ def defaults_sweep(length: int, batches: list[int], threads: list[int]) -> list[
 
 
 def print_report(report: dict) -> None:
+    print(f"host: {host_line(report['host'])}")
+    print(f"fast path: {report['fused']['line']}")
     print(f"fp32 GEMM rate (roofline): {report['gemm_gflops']:.1f} GFLOP/s, "
           f"{report['threads']} threads")  # fmt: skip
     for name, row in report.get("forwards", {}).items():
@@ -334,6 +337,7 @@ def main() -> None:
     length = 1_000_000 if args.quick else args.length
     rounds = args.rounds or (2 if args.quick else 3)
     report: dict[str, Any] = {
+        "host": host_info(), "fused": fused_choice(),
         "gemm_gflops": gemm_rate(torch.device("cpu")), "threads": torch.get_num_threads(),
         "length": length, "torch": torch.__version__,
     }  # fmt: skip

@@ -34,6 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mdnc._host import host_info, host_line  # noqa: E402
+
 FILE_SAMPLES = 1 << 17  # 512 KiB per .npy file: 2,000 files per GB
 H5_CHUNK = 1 << 20
 MODEL = ["--channel", "8", "--layers", "1", "1"]
@@ -266,7 +270,9 @@ def main() -> None:
         raise SystemExit(f"{args.root} exists; give a new folder (it is removed at the end)")
     args.root.mkdir(parents=True)
     try:
-        results = {"train": run_sizes(args.root, sorted(args.sizes), args.steps, args.workers)}
+        print(f"host: {host_line()}")
+        results = {"host": host_info()}
+        results["train"] = run_sizes(args.root, sorted(args.sizes), args.steps, args.workers)
         if args.denoise_gb > 0:
             results["denoise"] = found = bench_denoise(args.root, args.denoise_gb)
             d, i = found["denoise"], found["identity"]

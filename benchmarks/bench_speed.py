@@ -39,6 +39,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.plain_baseline import PlainAE1d  # noqa: E402
+from mdnc._host import host_info, host_line  # noqa: E402
 from mdnc.modules.resnet import AE1d  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -46,6 +47,21 @@ CONFIGS = {
     "small": {"channel": 16, "layers": [2, 2, 2, 2], "in_planes": 1, "batch": 8, "length": 8192},
     "seed": {"channel": 64, "layers": [2, 2, 2, 2, 3], "in_planes": 3, "batch": 16, "length": 1024},
 }
+
+
+def fused_choice() -> dict[str, Any]:
+    """What the fused kernels' timing chose on this host (or why they are off), for reports."""
+    from mdnc.modules import _fused
+    from mdnc.modules._fused.choice import summary
+
+    forced = os.environ.get("MDNC_FAST", "").strip()
+    if forced in ("0", "1"):
+        return {"line": f"forced by MDNC_FAST={forced}", "forced": forced}
+    if not _fused.loaded():
+        return {"line": "stock layers (the fused kernels did not build)"}
+    found = _fused.record()
+    line = summary(found) if "speedup" in found else f"timing failed: {found['error']}"
+    return {"line": line, "record": found}
 
 
 def sync(device: torch.device) -> None:
@@ -239,11 +255,14 @@ def main() -> None:
     rounds = 2 if args.quick else args.rounds
     RESULTS.mkdir(exist_ok=True)
     report: dict[str, Any] = {
+        "host": host_info(),
+        "fused": fused_choice(),
         "device": str(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "gemm_gflops": gemm_rate(device),
     }
+    print(f"host: {host_line(report['host'])}\nfast path: {report['fused']['line']}")
     print(
         f"fp32 GEMM rate: {report['gemm_gflops']:.1f} GFLOP/s on {device} "
         f"({report['threads']} threads)"

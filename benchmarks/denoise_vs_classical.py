@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mdnc._host import host_info
 from mdnc.data import get_noise_model, read_recordings, snr_db
 from mdnc.inference import apply_overlap_add
 from mdnc.training import TrainConfig, split_recordings, train
@@ -111,6 +112,7 @@ def main() -> None:
         for n in test_noisy
     ]
     results = {
+        "host": host_info(),
         "recordings": {"train": len(train_set), "test": len(test_clean)},
         "snr_in_db": float(
             np.mean([snr_db(c, n) for c, n in zip(test_clean, test_noisy, strict=True)])

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mdnc._host import host_info
 from mdnc.checkpoint import load_checkpoint
 from mdnc.data import FAMILIES, get_noise_model, make_synthetic, read_recordings, snr_db
 from mdnc.inference import apply_overlap_add
@@ -142,7 +143,8 @@ def main() -> None:
     noise = get_noise_model(args.noise)
     noisy = [noise.add(c, args.snr_db, rng).astype(np.float32) for c in clean]
     second = [noise.add(c, args.snr_db, rng).astype(np.float32) for c in clean]
-    result = {"source": args.source, "noise": args.noise, "recordings": len(clean),
+    result = {"host": host_info(), "source": args.source, "noise": args.noise,
+              "recordings": len(clean),
               "options": json.loads(args.options),
               "input_db": mean_snr(clean, noisy)}  # fmt: skip
     # Tuned on the clean truth of the very recordings scored, over wide grids (windows up

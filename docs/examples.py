@@ -18,7 +18,10 @@ first, one CPU thread); ``bash`` examples run with ``bash -e -o pipefail`` and s
 Python's ``bin`` folder first on ``PATH`` (so ``mdnc`` and ``python`` are this
 environment's). The examples of a page share one temporary working folder, in page order,
 so a later example can use the files an earlier one wrote. What an example prints (stdout;
-for ``bash`` also stderr) is compared with the Output tab, trailing spaces aside.
+for ``bash`` also stderr) is compared with the Output tab, trailing spaces aside, and
+numbers within a rounding tolerance (:func:`same_output`): a shown output must not depend
+on the CPU, the thread count or the order of a sum, so a number that is rounding noise
+(a largest difference, a timing) is never shown; the code prints a bound instead.
 
 Usage::
 
@@ -183,6 +186,42 @@ def run_page(path: Path) -> list[tuple[Example, str | None, str]]:
     return results
 
 
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def _digit_unit(token: str) -> float:
+    """One unit in the last digit written in ``token`` (``"0.229"`` -> 0.001)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _close(shown: str, got: str) -> bool:
+    """Whether two numbers differ by rounding only: integers must be equal; decimals may
+    differ by one unit in the last digit shown (a printed rounding that flips) or by
+    1e-4 relative (float32 sums in another order)."""
+    if shown == got:
+        return True
+    if not any(c in shown + got for c in ".eE"):
+        return False
+    a, b = float(shown), float(got)
+    bound = max(_digit_unit(shown), _digit_unit(got), 1e-4 * max(abs(a), abs(b)))
+    return abs(a - b) <= bound * (1 + 1e-9)  # the slack: 0.230 - 0.229 is not 0.001 exactly
+
+
+def same_output(shown: str, got: str) -> bool:
+    """Whether an example printed what its page shows: the same text, the same numbers in
+    the same places, each number within :func:`_close` (runs of spaces around numbers
+    aside, as array printing pads them to their width)."""
+    if shown == got:
+        return True
+    parts_shown, parts_got = _NUMBER.split(shown), _NUMBER.split(got)
+    if [re.sub(" +", " ", p) for p in parts_shown] != [re.sub(" +", " ", p) for p in parts_got]:
+        return False
+    numbers = zip(_NUMBER.findall(shown), _NUMBER.findall(got), strict=True)  # as many each
+    return all(_close(a, b) for a, b in numbers)
+
+
 def differences(path: Path) -> list[str]:
     """A unified diff per example of ``path`` whose shown output differs from its run."""
     problems = []
@@ -191,7 +230,7 @@ def differences(path: Path) -> list[str]:
             problems.append(f"{path}:{example.line}: the example failed:\n{error}")
             continue
         shown, got = _normalize_output(example.output), _normalize_output(printed)
-        if shown != got:
+        if not same_output(shown, got):
             diff = difflib.unified_diff(
                 shown.split("\n"), got.split("\n"), "shown on the page", "printed", lineterm=""
             )
@@ -213,6 +252,8 @@ def update(path: Path) -> tuple[bool, list[str]]:
         if printed is None:
             errors.insert(0, f"{path}:{example.line}: the example failed:\n{error}")
             continue
+        if same_output(_normalize_output(example.output), _normalize_output(printed)):
+            continue  # equal up to rounding: this host's digits are no news
         start, end = example.output_lines
         pad = " " * example.indent
         body = _normalize_output(printed).split("\n")

@@ -40,11 +40,13 @@ class ExportReport:
         path: the file written.
         input_shapes: the input shapes the exported model was checked on.
         max_abs_error: the largest absolute difference from PyTorch over those inputs.
+        atol: the largest difference the check accepted (``max_abs_error <= atol``).
     """
 
     path: Path
     input_shapes: tuple[tuple[int, ...], ...]
     max_abs_error: float
+    atol: float = 1e-4
 
 
 def _spatial_free(model: nn.Module) -> bool:
@@ -150,7 +152,7 @@ def export_torchscript(
             with torch.no_grad():
                 error = max(_max_error(loaded(x), model(x)) for x in inputs)
             _check_error(model, error, atol, path)
-    return ExportReport(path, tuple(tuple(x.shape) for x in inputs), error)
+    return ExportReport(path, tuple(tuple(x.shape) for x in inputs), error, atol)
 
 
 def _dynamic_shapes(
@@ -256,4 +258,4 @@ def export_onnx(
                     got = torch.from_numpy(session.run(None, {"x": c.numpy()})[0])
                     error = max(error, _max_error(got, model(c)))
             _check_error(model, error, atol, path)
-    return ExportReport(path, tuple(tuple(c.shape) for c in checks), error)
+    return ExportReport(path, tuple(tuple(c.shape) for c in checks), error, atol)

@@ -73,5 +73,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from err
         except ValueError as err:  # outputs that are not finite: a broken model
             raise CheckpointError(f"{args.checkpoint}: {err}") from err
-        print(f"wrote {report.path} (max abs difference from PyTorch {report.max_abs_error:.2e})")
+        # The bound that was checked, not the difference itself: that is rounding, and
+        # changes with the CPU and the thread count.
+        print(f"wrote {report.path} (checked: within {report.atol:g} of PyTorch's outputs)")
     return 0

@@ -147,10 +147,13 @@ def channels_last_allowed(x: Tensor, enabled: bool) -> bool:
         x: the network's input.
         enabled: the network's own switch, set when it is built (off under
             ``MDNC_FAST=0``) and by ``set_fused``.
+
+    It runs only where it was found faster than the NCW layers on this host
+    (:func:`mdnc.modules._fused.chosen`, forced on by ``MDNC_FAST=1``).
     """
     if not enabled or not layout_call_allowed(x):
         return False
-    return x.dtype in _FLOATS and x.numel() > 0
+    return x.dtype in _FLOATS and x.numel() > 0 and _fused.chosen("channels_last")
 
 
 def run_channels_last(forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:

@@ -18,12 +18,14 @@ the difference, that is when
 * the code is not being scripted, traced, compiled or exported, nor run under ``torch.func``
   transforms or forward-mode AD;
 
-and the kernels could be built. This holds in training and at inference alike: without
-gradients only the fused forward kernel runs (no autograd node). The eager model then
-agrees with its TorchScript or exported copy (which hold the stock operators) to rounding,
-within 1e-5 relative, not bit for bit; ``MDNC_FAST=0`` (or :func:`set_fused`) gives the
-stock layers everywhere. Otherwise the step's modules run in turn, as in ``nn.Sequential``.
-A scripted ``BranchUnit`` always runs its children in turn.
+and the kernels could be built and were found faster than the stock layers on this host
+for the path the call takes (:func:`mdnc.modules._fused.fused_path`,
+:func:`mdnc.modules._fused.chosen`; ``MDNC_FAST=1`` forces them). This holds in training
+and at inference alike: without gradients only the fused forward kernel runs (no autograd
+node). The eager model then agrees with its TorchScript or exported copy (which hold the
+stock operators) to rounding, within 1e-5 relative, not bit for bit; ``MDNC_FAST=0`` (or
+:func:`set_fused`) gives the stock layers everywhere. Otherwise the step's modules run in
+turn, as in ``nn.Sequential``. A scripted ``BranchUnit`` always runs its children in turn.
 """
 
 from __future__ import annotations
@@ -100,14 +102,14 @@ def _run_step(x: Tensor, children: tuple[nn.Module, ...], step: Step) -> tuple[T
     params = (gamma, beta, children[start + 1].weight if with_act else _identity_slope(x.dtype))
     watched = children[start : start + 2] if with_act else (norm,)
     if fused_call_allowed(x, params, ndim=dims, watched=watched):
-        if _fused.loaded():
+        if _fused.chosen(_fused.fused_path(x, params)):
             return _fused.fused_instance_norm_prelu(x, *params, norm.eps), start + len(watched)
         return norm(x), start + 1
     # A PReLU with hooks must see its input: the norm then runs fused alone. The PReLU's
     # weight stays among the checked tensors (as when the pair was checked), so that it
     # still sends a ``torch.func`` transform of it to the stock layers.
     if with_act and fused_call_allowed(x, params, ndim=dims, watched=(norm,)):
-        if _fused.loaded():
+        if _fused.chosen(_fused.fused_path(x, params)):
             slope = _identity_slope(x.dtype)
             return _fused.fused_instance_norm_prelu(x, gamma, beta, slope, norm.eps), start + 1
     return norm(x), start + 1

@@ -73,3 +73,24 @@ def test_parser_reads_tabs_and_rejects_a_lonely_codes_tab() -> None:
     assert (found.code, found.output, found.language, found.line) == ("print(1)", "1", "python", 4)
     with pytest.raises(ValueError, match="Output tab"):
         examples.parse_examples(text.split('\n\n    === "Output"')[0] + "\n")
+
+
+@pytest.mark.parametrize(
+    ("shown", "printed", "same"),
+    [
+        ("loss 0.229", "loss 0.229", True),
+        ("loss 0.229", "loss 0.230", True),  # a printed rounding that flips
+        ("loss 0.229", "loss 0.231", False),
+        ("[0.99 1.  ]", "[1.   1.  ]", True),  # numpy pads to the width
+        ("estimated [0.010457869619131088]", "estimated [0.010457869619131091]", True),
+        ("estimated [0.010457869619131088]", "estimated [0.010467869619131088]", False),
+        ("8.34e-07", "8.64e-07", False),  # rounding noise must not be shown at all
+        ("59 layers", "60 layers", False),  # integers are exact
+        ("(2, 1, 64)", "(2, 1, 65)", False),
+        ("a 1.0\nb", "a 1.0 b", False),  # lines stay lines
+        ("gain 1.0 dB", "gain 1.0 dB!", False),
+        ("x 1.5", "x 1.5 2.5", False),
+    ],
+)
+def test_shown_numbers_compare_within_rounding(shown: str, printed: str, same: bool) -> None:
+    assert examples.same_output(shown, printed) is same

@@ -13,11 +13,14 @@ or machine gets a fresh build.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -106,6 +109,20 @@ def _command(output: Path) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def locked(target: Path) -> Iterator[None]:
+    """Hold the cache folder's lock file (concurrent processes, ``pytest -n``, wait)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{NAME}.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no cross-process lock
+            pass
+        yield
+
+
 def build(force: bool = False) -> Path:
     """Compile the library unless it is already in the cache; return its path.
 
@@ -117,14 +134,7 @@ def build(force: bool = False) -> Path:
     target = library_path()
     if target.exists() and not force:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{NAME}.lock", "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # not POSIX: no cross-process lock
-            pass
+    with locked(target):
         if target.exists() and not force:
             return target
         with atomic_path(target, ".so") as tmp:
@@ -142,20 +152,50 @@ def build(force: bool = False) -> Path:
     return target
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mdnc.modules._fused.build",
+        description="Compile the fused CPU kernels for this host, time them against the stock "
+        "PyTorch layers and keep them only on the paths where they are faster.",
+        epilog="examples:\n"
+        "  python -m mdnc.modules._fused.build              # build once, time, print the choice\n"
+        "  python -m mdnc.modules._fused.build --retime     # time again (nothing else running)\n"
+        "  python -m mdnc.modules._fused.build --march x86-64-v3 --force   # an AVX2 build",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--force", action="store_true", help="compile again, then time again")
+    parser.add_argument("--retime", action="store_true", help="time again with the built library")
+    parser.add_argument(
+        "--march", metavar="TARGET", help="instruction-set target (default $MDNC_MARCH or native)"
+    )
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Build (``--force``: rebuild) and load the library; print where it is."""
-    args = sys.argv[1:] if argv is None else argv
+    """Build (``--force``: rebuild) and load the library, time it against the stock layers
+    (once per library, ``--retime``: again), and print where it is and what was chosen."""
+    args = _parser().parse_args(argv)
+    if args.march:
+        os.environ["MDNC_MARCH"] = args.march
+    from . import _load, record
+
     start = time.perf_counter()
-    force = "--force" in args
-    cached = library_path().exists() and not force
+    cached = library_path().exists() and not args.force
     try:
-        path = build(force=force)
-        torch.ops.load_library(str(path))
+        if args.force:
+            build(force=True)
+        if not _load():
+            raise RuntimeError("the library did not load (see the warning above)")
+        path = library_path()
+        how = "already built" if cached else f"built in {time.perf_counter() - start:.1f} s"
+        print(f"mdnc: fused CPU kernels {how} (-march={march()}): {path}")
+        found = record(remeasure=args.force or args.retime)
     except Exception as exc:  # reported; the stock layers remain in use
         print(f"mdnc: fused kernels not built ({exc}); the stock PyTorch layers will be used.")
         return 1
-    how = "already built" if cached else f"built in {time.perf_counter() - start:.1f} s"
-    print(f"mdnc: fused CPU kernels {how}: {path}")
+    from .choice import summary
+
+    print("mdnc: " + (summary(found) if "speedup" in found else f"timing failed: {found['error']}"))
     return 0
 
 
