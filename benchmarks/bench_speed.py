@@ -243,31 +243,7 @@ print(total, model_only, peak)
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter sweep")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    device = torch.device(args.device)
-    rounds = 2 if args.quick else args.rounds
-    RESULTS.mkdir(exist_ok=True)
-    report: dict[str, Any] = {
-        "host": host_info(),
-        "fused": fused_choice(),
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "gemm_gflops": gemm_rate(device),
-    }
-    print(f"host: {host_line(report['host'])}\nfast path: {report['fused']['line']}")
-    print(
-        f"fp32 GEMM rate: {report['gemm_gflops']:.1f} GFLOP/s on {device} "
-        f"({report['threads']} threads)"
-    )
-
+def _contenders() -> list[str]:
     kinds = ["mdnc", "plain"]
     try:
         import monai  # noqa: F401
@@ -276,6 +252,12 @@ def main() -> None:
     except ImportError:
         print("monai is not installed: MONAI's AutoEncoder is left out "
               "(pip install -e '.[bench]')")  # fmt: skip
+    return kinds
+
+
+def configurations(report: dict[str, Any], device: torch.device, rounds: int) -> None:
+    """Training steps and inference of the small and seed configurations, side by side."""
+    kinds = _contenders()
     for name, cfg in CONFIGS.items():
         x = torch.randn(cfg["batch"], cfg["in_planes"], cfg["length"], device=device)
         nets = {k: build(k, cfg).to(device) for k in kinds}
@@ -303,6 +285,9 @@ def main() -> None:
                 )
             print(f"  mdnc / plain throughput: {row['speedup_vs_plain']:.2f}x")
 
+
+def training_memory(report: dict[str, Any]) -> None:
+    """Peak memory of a training step at 65,536 samples, each in a fresh process."""
     small = CONFIGS["small"]
     memory = {
         "plain": peak_memory_mib("plain", small, 65536, False, 1),
@@ -314,13 +299,13 @@ def main() -> None:
     for k, v in memory.items():
         print(f"  {k:20s} {v:8.1f} MiB  ({v / memory['plain']:.2f}x the baseline)")
 
-    lengths = [1024, 4096, 16384, 65536, 262144] + ([] if args.quick else [1048576])
-    sweep: dict[str, list[float]] = {
-        "length": lengths,
-        "mdnc_s": [],
-        "mdnc_mib": [],
-        "ckpt_mib": [],
-    }
+
+def length_sweep(report: dict[str, Any], device: torch.device, quick: bool) -> None:
+    """Training-step time and memory from 1k to 1M samples (batch 1), plotted."""
+    small = CONFIGS["small"]
+    lengths = [1024, 4096, 16384, 65536, 262144] + ([] if quick else [1048576])
+    sweep: dict[str, list[float]] = {"length": lengths, "mdnc_s": [], "mdnc_mib": [],
+                                     "ckpt_mib": []}  # fmt: skip
     net = build("mdnc", small).to(device)
     for n in lengths:
         x = torch.randn(1, 1, n, device=device)
@@ -334,6 +319,9 @@ def main() -> None:
     report["length sweep (small config, batch 1)"] = sweep
     _plot_sweep(sweep, RESULTS / "length_sweep.png")
 
+
+def overlap_add(report: dict[str, Any]) -> None:
+    """Overlap-add over 1M and 10M samples: the time beyond the windows, the memory."""
     report["overlap-add"] = {}
     for n in (1_000_000, 10_000_000):
         costs = overlap_add_costs(n)
@@ -343,6 +331,35 @@ def main() -> None:
             f"{costs['overhead']:.1%} beyond the windows; peak extra memory "
             f"{costs['peak_extra_mib']:.1f} MiB (input+output {costs['signal_mib']:.0f} MiB)"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter sweep")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    RESULTS.mkdir(exist_ok=True)
+    report: dict[str, Any] = {
+        "host": host_info(),
+        "fused": fused_choice(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "gemm_gflops": gemm_rate(device),
+    }
+    print(f"host: {host_line(report['host'])}\nfast path: {report['fused']['line']}")
+    print(
+        f"fp32 GEMM rate: {report['gemm_gflops']:.1f} GFLOP/s on {device} "
+        f"({report['threads']} threads)"
+    )
+    configurations(report, device, 2 if args.quick else args.rounds)
+    training_memory(report)
+    length_sweep(report, device, args.quick)
+    overlap_add(report)
     (RESULTS / "speed.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {RESULTS / 'speed.json'} and {RESULTS / 'length_sweep.png'}")
 
