@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import MdncError
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -206,7 +208,7 @@ def is_leftover(name: str) -> bool:
 LOCK_NAME = ".mdnc.lock"
 
 
-class FolderLockedError(RuntimeError):
+class FolderLockedError(MdncError, RuntimeError):
     """Another process holds the lock of a folder (see :func:`folder_lock`)."""
 
 

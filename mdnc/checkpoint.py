@@ -57,6 +57,7 @@ import torch
 from torch import nn
 
 from ._utils import check_choice, finite_json, staged_files
+from .errors import MdncError
 
 __all__ = [
     "BEST_NAME",
@@ -92,7 +93,7 @@ HASHED_SINCE = 2
 PathLike = str | os.PathLike[str]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MdncError, ValueError):
     """A checkpoint is missing, unreadable, corrupt or does not fit its network."""
 
 

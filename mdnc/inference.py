@@ -450,10 +450,10 @@ class _FileSink:
     block (when the output channels are known)."""
 
     def __init__(self, path: Any, length: int, like: Any) -> None:
-        from mdnc.data.io import _format_of
+        from mdnc.data.formats import format_of
 
         self.path, self.length, self.like = Path(path), length, like
-        _format_of(self.path)  # a bad suffix is refused before any work
+        format_of(self.path)  # a bad suffix is refused before any work
         self.writer: Any = None
 
     def write(self, start: int, block: Tensor) -> None:

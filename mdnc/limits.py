@@ -32,6 +32,8 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .errors import MdncError
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-class ResourceError(ValueError):
+class ResourceError(MdncError, ValueError):
     """A size implies more memory (or a larger network) than the limits allow."""
 
 

@@ -17,6 +17,9 @@ import sys
 import typing
 from collections.abc import Sequence
 
+from mdnc.errors import MdncError
+from mdnc.plugins import PLUGIN_GROUP, load_plugins
+
 from . import denoise, export, summary, train
 from ._models import HelpFormatter
 
@@ -36,46 +39,8 @@ Run `mdnc COMMAND --help` for the options of each command.
 """
 
 
-class UsageError(ValueError):
+class UsageError(MdncError, ValueError):
     """A command-line argument is invalid (reported as a one-line error, exit code 2)."""
-
-
-#: Entry-point group of installed packages that add presets, noise models or objectives.
-PLUGIN_GROUP = "mdnc.plugins"
-
-
-def load_plugins() -> list[str]:
-    """Import the modules that installed packages declare in the ``mdnc.plugins`` group.
-
-    A package makes its own noise models, objectives or presets options of the ``mdnc``
-    command by registering them in a module named in its metadata, e.g. in its
-    ``pyproject.toml``::
-
-        [project.entry-points."mdnc.plugins"]
-        my_noise = "my_package.mdnc_plugin"
-
-    A plugin that fails to import is reported with a ``RuntimeWarning`` and skipped.
-
-    Returns:
-        The names of the plugins loaded.
-    """
-    import warnings
-    from importlib.metadata import entry_points
-
-    loaded = []
-    for entry in entry_points(group=PLUGIN_GROUP):
-        try:
-            entry.load()
-        except Exception as err:  # a broken plugin must not break the command
-            warnings.warn(
-                f"mdnc: plugin {entry.name!r} ({entry.value}) was not loaded: "
-                f"{type(err).__name__}: {err}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        else:
-            loaded.append(entry.name)
-    return loaded
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,13 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from mdnc.checkpoint import CheckpointError
-    from mdnc.data import DataError
-    from mdnc.limits import ResourceError
-    from mdnc.training import DivergenceError
-    from mdnc.training.config import ConfigError
-
-    return (DataError, CheckpointError, ConfigError, UsageError, ResourceError, DivergenceError)
+    """Every refusal of bad input derives from :class:`mdnc.errors.MdncError`."""
+    return (MdncError,)
 
 
 #: What to do about the operating-system errors a user meets, by ``errno``.

@@ -1,14 +1,10 @@
 """Reading and writing recordings as float32 arrays of shape ``(channels, samples)``.
 
-Supported formats, chosen by the file suffix (case-insensitive):
-
-========================  ==================================================================
-``.npy``                  1-D array = one channel; 2-D array = ``(channels, samples)``.
-``.npz``                  one array of the archive: ``key``, else the only or the first one.
-``.h5`` / ``.hdf5``       one dataset (h5py): ``key``, else the only dataset in the file.
-``.csv``                  columns = channels, rows = samples; an optional header row.
-``.wav`` / ``.flac``      soundfile; frames x channels is transposed to channels x frames.
-========================  ==================================================================
+The format follows the file (see :mod:`mdnc.data.formats`): NumPy ``.npy``/``.npz``, HDF5,
+``.csv``, WAV/FLAC, and the formats of the fields (EDF/BDF, WFDB, miniSEED/SAC) when their
+libraries are installed. Each keeps what its file says besides the samples (sample rate,
+channel names, units, start time, its own header) so that a processed recording is
+written back as the file it came from.
 
 The convention is always ``(channels, samples)``: a 2-D array with more rows than columns is
 read as it is (many channels of few samples), with a warning, never transposed behind the
@@ -19,24 +15,25 @@ with the file name, so that a command line can print it as a one-line error. Wri
 atomic: the data goes to a temporary file in the target folder, which is renamed over the
 target only once complete; on failure neither a partial file nor the temporary file is left.
 
-h5py and soundfile are imported only when a file of their format is read or written.
+Each format's library is imported only when a file of that format is read or written.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
 import os
-import warnings
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .._utils import atomic_path
+from .._utils import staged_files
+from .formats import ARRAY_SUFFIXES, WriteSpec, claimed, format_of, supported_suffixes
+from .recording import (
+    DataError,
+    Recording,
+    as_channels_samples,
+    check_finite,
+    reason,
+)
 
 __all__ = [
     "DataError",
@@ -50,118 +47,13 @@ __all__ = [
     "check_channels",
 ]
 
-#: Suffix (lower case) -> format name.
-_FORMATS: dict[str, str] = {
-    ".npy": "npy",
-    ".npz": "npz",
-    ".h5": "hdf5",
-    ".hdf5": "hdf5",
-    ".csv": "csv",
-    ".wav": "wav",
-    ".flac": "flac",
-}
-SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_FORMATS)
-_SUPPORTED_TEXT = ", ".join(SUPPORTED_SUFFIXES)
-
-# soundfile subtypes stored as floating point; every other subtype is integer-coded and needs
-# samples in [-1, 1] (libsndfile wraps around rather than clipping by default).
-_FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
-# Subtypes used when writing audio without a matching recording to copy the subtype from:
-# float for WAV keeps every value; FLAC stores integers only.
-_DEFAULT_SUBTYPES = {"wav": "FLOAT", "flac": "PCM_24"}
-
-
-class DataError(ValueError):
-    """A recording that cannot be read, written or used; the message names the file."""
-
-
-@dataclass(eq=False)
-class Recording:
-    """A recording and what is needed to write it back in the format it came from.
-
-    Attributes:
-        data: float32 array of shape ``(channels, samples)``.
-        path: the file it was read from.
-        format: ``"npy"``, ``"npz"``, ``"hdf5"``, ``"csv"``, ``"wav"`` or ``"flac"``.
-        sample_rate: samples per second for audio files (and HDF5 datasets with a
-            ``sample_rate`` attribute), else ``None``.
-        key: the array name in an ``.npz`` file or the dataset path in an HDF5 file.
-        dtype: the stored numpy dtype (``"int16"``, ``"float64"`` ...) before conversion.
-        ndim: 1 when the stored array was 1-D (written back 1-D if it still has one channel).
-        subtype: the soundfile subtype of an audio file (``"PCM_16"``, ``"FLOAT"`` ...).
-        header: the column names of a ``.csv`` file with a header row.
-        delimiter: the ``.csv`` column delimiter (``None`` for white space).
-    """
-
-    data: np.ndarray
-    path: Path
-    format: str
-    sample_rate: int | None = None
-    key: str | None = None
-    dtype: str | None = None
-    ndim: int = 2
-    subtype: str | None = None
-    header: list[str] | None = None
-    delimiter: str | None = ","
-
-    @property
-    def channels(self) -> int:
-        """Number of channels (rows of ``data``)."""
-        return int(self.data.shape[0])
-
-    @property
-    def length(self) -> int:
-        """Number of samples per channel (columns of ``data``)."""
-        return int(self.data.shape[1])
-
-    def with_data(self, data: np.ndarray) -> Recording:
-        """Return a copy of this recording's metadata holding ``data`` instead.
-
-        Example:
-            >>> out = rec.with_data(denoised)  # doctest: +SKIP
-            >>> write_recording(out_dir / rec.path.name, out.data, like=out)  # doctest: +SKIP
-        """
-        return dataclasses.replace(self, data=_as_channels_samples(data, self.path))
-
-
-# --------------------------------------------------------------------------------------------
-# Checks
-
-
-def _format_of(path: Path) -> str:
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        shown = path.suffix or "(none)"
-        raise DataError(
-            f"{path}: unsupported file suffix {shown!r}; supported suffixes: {_SUPPORTED_TEXT}"
-        )
-    return fmt
-
-
-def check_finite(data: np.ndarray, path: str | os.PathLike[str]) -> None:
-    """Raise if ``data`` (channels, samples) holds a NaN or an infinity.
-
-    Args:
-        data: array of shape ``(channels, samples)``.
-        path: the file name used in the message.
-
-    Raises:
-        DataError: naming the first bad channel and sample, e.g.
-            ``"x.npy: contains NaN or Inf samples at channel 0, sample 17 (3 in all)"``.
-    """
-    finite = np.isfinite(data)
-    if finite.all():
-        return
-    bad = np.argwhere(~finite)
-    channel, sample = (int(i) for i in bad[0][-2:])
-    raise DataError(
-        f"{path}: contains NaN or Inf samples at channel {channel}, sample {sample} "
-        f"({len(bad)} in all)"
-    )
+#: The suffixes of the general-purpose array formats, to which any array can be written
+#: (:func:`mdnc.data.formats.supported_suffixes` lists every suffix, the fields' too).
+SUPPORTED_SUFFIXES: tuple[str, ...] = ARRAY_SUFFIXES
 
 
 def check_channels(
-    recordings: Sequence[Recording], expected: int | None = None, source: str | None = None
+    recordings: Sequence[Any], expected: int | None = None, source: str | None = None
 ) -> int:
     """Check that every recording has the same number of channels, and return it.
 
@@ -204,240 +96,6 @@ def check_channels(
     return expected
 
 
-def _as_channels_samples(data: Any, path: str | os.PathLike[str]) -> np.ndarray:
-    """Convert an array-like (numpy or torch) of 1 or 2 dims to float32 (C, L)."""
-    if hasattr(data, "detach"):  # a torch tensor, without importing torch here
-        data = data.detach().cpu().numpy()
-    array = np.asarray(data)
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2:
-        raise DataError(
-            f"{path}: expected a 1-D (samples,) or 2-D (channels, samples) array, "
-            f"got shape {tuple(array.shape)}"
-        )
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise DataError(
-            f"{path}: expected real numbers (integer or floating dtype), got dtype {array.dtype}"
-        )
-    return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def _finish(data: np.ndarray, path: Path, fmt: str, warn_shape: bool, **meta: Any) -> Recording:
-    """Validate the raw stored array and wrap it into a :class:`Recording`."""
-    stored_dtype = str(data.dtype)
-    ndim = data.ndim
-    if ndim in (1, 2) and data.size == 0:
-        raise DataError(f"{path}: empty recording (array of shape {tuple(data.shape)})")
-    array = _as_channels_samples(data, path)
-    if warn_shape and ndim == 2 and array.shape[0] > array.shape[1]:
-        warnings.warn(
-            f"{path}: read a {array.shape[0]} x {array.shape[1]} array as {array.shape[0]} "
-            f"channels of {array.shape[1]} samples (the convention is (channels, samples)); "
-            "save its transpose if the rows are samples",
-            UserWarning,
-            stacklevel=4,
-        )
-    check_finite(array, path)
-    return Recording(data=array, path=path, format=fmt, dtype=stored_dtype, ndim=ndim, **meta)
-
-
-# --------------------------------------------------------------------------------------------
-# Readers: each returns the Recording or raises; foreign exceptions become "unreadable".
-
-
-def _read_npy(path: Path, key: str | None) -> Recording:
-    if key is not None:
-        raise DataError(f"{path}: a .npy file holds one array; got key {key!r}")
-    with open(path, "rb") as handle:
-        if handle.read(6) != b"\x93NUMPY":
-            raise DataError(f"{path}: unreadable .npy file (no NumPy header)")
-    data = np.load(path, allow_pickle=False)
-    return _finish(data, path, "npy", warn_shape=True)
-
-
-def _read_npz(path: Path, key: str | None) -> Recording:
-    with open(path, "rb") as handle:
-        if handle.read(2) != b"PK":
-            raise DataError(f"{path}: unreadable .npz file (not a zip archive)")
-    with np.load(path, allow_pickle=False) as archive:
-        names = list(archive.files)
-        if not names:
-            raise DataError(f"{path}: empty recording (the archive holds no arrays)")
-        if key is None:
-            key = names[0]
-        elif key not in names:
-            raise DataError(f"{path}: no array named {key!r}; available arrays: {', '.join(names)}")
-        data = archive[key]
-    return _finish(data, path, "npz", warn_shape=True, key=key)
-
-
-def hdf5_dataset(handle: Any, path: Path, key: str | None) -> tuple[str, Any]:
-    """The dataset ``key`` of an open HDF5 file, or its only dataset: ``(key, dataset)``.
-
-    Raises:
-        DataError: no dataset of that name, or no key and not exactly one dataset (the
-            message lists the datasets).
-    """
-    import h5py
-
-    datasets: list[str] = []
-    handle.visititems(
-        lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None
-    )
-    listed = ", ".join(datasets) if datasets else "(none)"
-    if key is None:
-        if len(datasets) != 1:
-            what = "no datasets" if not datasets else f"{len(datasets)} datasets"
-            raise DataError(
-                f"{path}: holds {what}; choose one with a key; available datasets: {listed}"
-            )
-        key = datasets[0]
-    elif key.strip("/") not in datasets:
-        raise DataError(f"{path}: no dataset named {key!r}; available datasets: {listed}")
-    return key, handle[key]
-
-
-def _read_hdf5(path: Path, key: str | None) -> Recording:
-    import h5py
-
-    with h5py.File(path, "r") as handle:
-        key, dataset = hdf5_dataset(handle, path, key)
-        data = dataset[()]
-        rate = dataset.attrs.get("sample_rate")
-    if not isinstance(data, np.ndarray) or data.dtype.fields is not None:
-        raise DataError(f"{path}: dataset {key!r} is not a numeric array")
-    sample_rate = _hdf5_rate(rate, path, key)
-    return _finish(data, path, "hdf5", warn_shape=True, key=key, sample_rate=sample_rate)
-
-
-def _hdf5_rate(rate: Any, path: Path, key: str) -> int | None:
-    """The ``sample_rate`` attribute of a dataset as an int; ``None`` if absent or not a
-    single value.
-
-    Raises:
-        DataError: a single value that is not a whole number of Hz >= 1 (NaN, negative,
-            44100.5, a word...).
-    """
-    if rate is None or np.ndim(rate) != 0:
-        return None
-    try:
-        value = float(rate.decode() if isinstance(rate, bytes) else rate)
-    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
-        value = float("nan")
-    if not (np.isfinite(value) and value.is_integer() and value >= 1):
-        raise DataError(
-            f"{path}: the sample_rate attribute of dataset {key!r} must be a whole number of "
-            f"Hz >= 1, got {rate!r}"
-        )
-    return int(value)
-
-
-def _detect_delimiter(sample: list[str]) -> str | None:
-    """The delimiter of a table from its first lines: ``,``, ``;``, tab, or white space."""
-    text = "\n".join(sample)
-    counts = {d: text.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    if counts[best]:
-        return best
-    # The last sampled line is a data row even when the first is a header of quoted names.
-    return None if len(sample[-1].split()) > 1 else ","
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _split_row(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
-
-
-def _csv_problem(lines: list[str], rows: list[int], delimiter: str | None) -> str:
-    """Find the first bad row for a precise message (only called once numpy has failed)."""
-    width = None
-    for i in rows:
-        fields = _split_row(lines[i].split("#", 1)[0], delimiter)
-        width = len(fields) if width is None else width
-        if len(fields) != width:
-            return f"line {i + 1} has {len(fields)} column(s), expected {width}"
-        for column, text in enumerate(fields):
-            if not _is_number(text):
-                return f"line {i + 1}, column {column + 1}: {text!r} is not a number"
-    return ""
-
-
-def _read_csv(path: Path, key: str | None) -> Recording:
-    if key is not None:
-        raise DataError(f"{path}: a .csv file holds one table; got key {key!r}")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    rows = [i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
-    if not rows:
-        raise DataError(f"{path}: empty recording (no rows)")
-    delimiter = _detect_delimiter([lines[i] for i in rows[:2]])
-    fields = _split_row(lines[rows[0]], delimiter)
-    header = None
-    if not all(_is_number(f) for f in fields):
-        header = fields
-        rows = rows[1:]
-        if not rows:
-            raise DataError(f"{path}: empty recording (a header but no rows)")
-    try:
-        table = np.loadtxt(
-            [lines[i] for i in rows],
-            delimiter=delimiter,
-            ndmin=2,
-            dtype=np.float64,
-            quotechar='"',
-            comments="#",
-        )
-    except ValueError as error:
-        problem = _csv_problem(lines, rows, delimiter) or _reason(error)
-        raise DataError(f"{path}: unreadable .csv file ({problem})") from error
-    if header is not None and len(header) != table.shape[1]:
-        raise DataError(
-            f"{path}: the header has {len(header)} column(s) but the rows have {table.shape[1]}"
-        )
-    return _finish(table.T, path, "csv", warn_shape=False, header=header, delimiter=delimiter)
-
-
-def _read_audio(path: Path, key: str | None) -> Recording:
-    import soundfile
-
-    if key is not None:
-        raise DataError(f"{path}: an audio file holds one signal; got key {key!r}")
-    fmt = _FORMATS[path.suffix.lower()]
-    with soundfile.SoundFile(path) as handle:
-        subtype = handle.subtype
-        rate = int(handle.samplerate)
-        frames = handle.read(dtype="float32", always_2d=True)
-    if frames.size == 0:
-        raise DataError(f"{path}: empty recording (0 frames)")
-    return _finish(frames.T, path, fmt, warn_shape=False, sample_rate=rate, subtype=subtype)
-
-
-_READERS: dict[str, Callable[[Path, str | None], Recording]] = {
-    "npy": _read_npy,
-    "npz": _read_npz,
-    "hdf5": _read_hdf5,
-    "csv": _read_csv,
-    "wav": _read_audio,
-    "flac": _read_audio,
-}
-
-
-def _reason(error: BaseException) -> str:
-    """A short reason for a message that already names the file."""
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror  # without the "[Errno N] ... 'path'" decoration
-    return str(error).strip() or type(error).__name__
-
-
 def read_recording(path: str | os.PathLike[str], key: str | None = None) -> Recording:
     """Read one recording as a float32 ``(channels, samples)`` array with its metadata.
 
@@ -462,7 +120,7 @@ def read_recording(path: str | os.PathLike[str], key: str | None = None) -> Reco
         ((2, 5000), 'csv')
     """
     path = Path(path)
-    fmt = _format_of(path)
+    fmt = format_of(path)
     if key is not None and not isinstance(key, str):
         raise TypeError(f"key must be a string or None, got {key!r} ({type(key).__name__}).")
     if not path.exists():
@@ -470,12 +128,11 @@ def read_recording(path: str | os.PathLike[str], key: str | None = None) -> Reco
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a {path.suffix} file")
     try:
-        return _READERS[fmt](path, key)
+        return fmt.read(path, key)
     except (DataError, Warning):  # a warning that a filter made an error is not a bad file
         raise
     except Exception as error:  # every library has its own exceptions for a bad file
-        reason = _reason(error)
-        raise DataError(f"{path}: unreadable {path.suffix} file ({reason})") from error
+        raise DataError(f"{path}: unreadable {path.suffix} file ({reason(error)})") from error
 
 
 def read_recordings(
@@ -528,22 +185,9 @@ def find_recordings(paths: Iterable[str | os.PathLike[str]], recursive: bool = F
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            files = sorted(
-                p
-                for p in path.glob(pattern)
-                if p.is_file()
-                and p.suffix.lower() in _FORMATS
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not files:
-                where = "recursively " if recursive else ""
-                raise DataError(
-                    f"{path}: folder holds no recordings ({where}searched for {_SUPPORTED_TEXT})"
-                )
-            found.extend(files)
+            found.extend(_folder_recordings(path, recursive))
         elif path.exists():
-            _format_of(path)
+            format_of(path)
             found.append(path)
         else:
             raise DataError(f"{path}: no such file or folder")
@@ -551,117 +195,59 @@ def find_recordings(paths: Iterable[str | os.PathLike[str]], recursive: bool = F
     return list(unique)
 
 
-# --------------------------------------------------------------------------------------------
-# Writers: each writes the complete file at a temporary path (which exists, empty).
-
-
-def _stored_array(data: np.ndarray, like: Recording | None) -> np.ndarray:
-    """Array to store in npy/npz/hdf5: the original float dtype and 1-D shape where possible."""
-    out: np.ndarray = data
-    if like is not None and like.dtype is not None:
-        dtype = np.dtype(like.dtype)
-        # A processed signal is no longer integer-valued: integer data is stored as float32.
-        if np.issubdtype(dtype, np.floating):
-            out = data.astype(dtype, copy=False)
-    if like is not None and like.ndim == 1 and data.shape[0] == 1:
-        out = out[0]
-    return out
-
-
-def _write_npy(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    with open(tmp, "wb") as handle:
-        np.save(handle, _stored_array(data, like), allow_pickle=False)
-
-
-def _write_npz(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **{meta["key"] or "data": _stored_array(data, like)})
-
-
-def _write_hdf5(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    import h5py
-
-    with h5py.File(tmp, "w") as handle:
-        dataset = handle.create_dataset(meta["key"] or "data", data=_stored_array(data, like))
-        if meta["sample_rate"] is not None:
-            dataset.attrs["sample_rate"] = int(meta["sample_rate"])
-
-
-def _write_csv(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    delimiter = meta["delimiter"]
-    separator = " " if delimiter is None else delimiter
-    buffer = io.StringIO()
-    header = meta["header"]
-    if header is not None:
-        csv.writer(buffer, delimiter=separator, lineterminator="\n").writerow(header)
-    # 9 significant digits give back every float32 exactly.
-    np.savetxt(buffer, data.T, fmt="%.9g", delimiter=separator)
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-
-
-def _write_audio(tmp: Path, data: np.ndarray, like: Recording | None, meta: dict[str, Any]) -> None:
-    import soundfile
-
-    subtype = meta["subtype"]
-    if subtype not in _FLOAT_SUBTYPES:
-        data = np.clip(data, -1.0, 1.0)
-    with open(tmp, "wb") as handle:
-        soundfile.write(
-            handle,
-            data.T,
-            int(meta["sample_rate"]),
-            subtype=subtype,
-            format=meta["format"].upper(),
+def _folder_recordings(folder: Path, recursive: bool) -> list[Path]:
+    """The files of ``folder`` that a format claims, sorted, hidden ones skipped."""
+    pattern = "**/*" if recursive else "*"
+    files = sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and claimed(p) is not None
+    )
+    if not files:
+        where = "recursively " if recursive else ""
+        raise DataError(
+            f"{folder}: folder holds no recordings ({where}searched for "
+            f"{', '.join(supported_suffixes())})"
         )
+    for path in files:
+        format_of(path)  # a missing library is said here, not at the first read
+    return files
 
 
-_WRITERS: dict[str, Callable[[Path, np.ndarray, Recording | None, dict[str, Any]], None]] = {
-    "npy": _write_npy,
-    "npz": _write_npz,
-    "hdf5": _write_hdf5,
-    "csv": _write_csv,
-    "wav": _write_audio,
-    "flac": _write_audio,
-}
+class Like:
+    """The metadata a writer takes from ``like`` (any object: a :class:`Recording`, a
+    :class:`~mdnc.data.index.RecordingInfo`, or one with some of their attributes), with
+    ``sample_rate`` and ``key`` overridden when given."""
+
+    _FIELDS = ("path", "format", "key", "sample_rate", "dtype", "ndim", "subtype", "header",
+               "delimiter", "channel_names", "units", "start_time", "meta")  # fmt: skip
+
+    def __init__(self, like: Any = None, sample_rate: Any = None, key: Any = None) -> None:
+        defaults = {"ndim": 2, "delimiter": ",", "meta": {}}
+        for name in self._FIELDS:
+            setattr(self, name, getattr(like, name, defaults.get(name)))
+        if sample_rate is not None:
+            self.sample_rate = sample_rate
+        if key is not None:
+            self.key = key
 
 
-def _write_metadata(
-    path: Path,
-    fmt: str,
-    data: np.ndarray,
-    like: Recording | None,
-    sample_rate: int | None,
-    key: str | None,
-) -> dict[str, Any]:
-    """What to write besides the samples, taken from ``like`` where it applies."""
-    meta: dict[str, Any] = {
-        "format": fmt,
-        "key": key if key is not None else (like.key if like is not None else None),
-        "sample_rate": sample_rate
-        if sample_rate is not None
-        else (like.sample_rate if like is not None else None),
-        "header": None,
-        "delimiter": ",",
-        "subtype": None,
-    }
-    if like is not None and like.format == "csv":
-        meta["delimiter"] = like.delimiter
-        if like.header is not None and len(like.header) == data.shape[0]:
-            meta["header"] = like.header
-    if fmt in ("wav", "flac"):
-        import soundfile
-
-        if meta["sample_rate"] is None:
-            raise DataError(
-                f"{path}: writing a .{fmt} file needs a sample rate; pass like= a recording "
-                "that has one, or sample_rate="
-            )
-        subtype = like.subtype if like is not None else None
-        if subtype is None or not soundfile.check_format(fmt.upper(), subtype):
-            subtype = _DEFAULT_SUBTYPES[fmt]
-        meta["subtype"] = subtype
-    return meta
+def write_spec(path: Path, channels: int, length: int, like: Any, sample_rate: Any,
+               key: Any, parts: tuple = ()) -> WriteSpec:  # fmt: skip
+    """The checked plan of writing a ``(channels, length)`` recording at ``path`` (or one
+    of several ``parts``, for the formats that hold them)."""
+    fmt = format_of(path)
+    parts = parts or ((channels, length),)
+    if len(parts) > 1 and not fmt.multipart:
+        raise DataError(
+            f"{path}: a {path.suffix} file holds one (channels, samples) array; got "
+            f"{len(parts)} parts"
+        )
+    spec = WriteSpec(path, fmt.name, channels, length, Like(like, sample_rate, key), {}, parts)
+    options = fmt.prepare(spec)
+    return WriteSpec(path, fmt.name, channels, length, spec.like, options, parts)
 
 
 def write_recording(
@@ -710,20 +296,20 @@ def write_recording(
         >>> write_recording("clean.wav", denoised, like=rec)  # doctest: +SKIP
     """
     path = Path(path)
-    fmt = _format_of(path)
-    array = _as_channels_samples(data, path)
+    array = as_channels_samples(data, path)
     if array.size == 0:
         raise DataError(f"{path}: refusing to write an empty recording (shape {array.shape})")
     check_finite(array, path)
-    meta = _write_metadata(path, fmt, array, like, sample_rate, key)
+    spec = write_spec(path, array.shape[0], array.shape[1], like, sample_rate, key)
+    fmt = format_of(path)
     try:
-        # No suffix: the writers take a handle (h5py a name, of any suffix), and a hidden
-        # ".x.npy.<random>.tmp" is ignored by find_recordings, so a crash leaves no input.
-        with atomic_path(path) as tmp:
-            _WRITERS[fmt](tmp, array, like, meta)
+        # The writers take the temporary names from ``stage``: hidden ".x.npy.<random>.tmp"
+        # names that find_recordings ignores, so a crash leaves no input behind.
+        with staged_files() as stage:
+            fmt.write(stage, spec, array)
     except DataError:
         raise
     except Exception as error:  # KeyboardInterrupt and the like propagate as they are
-        reason = _reason(error)
-        raise DataError(f"{path}: cannot write {path.suffix} file ({reason})") from error
+        raise DataError(f"{path}: cannot write {path.suffix} file ({reason(error)})") from error
     return path
+

@@ -3,17 +3,10 @@
 A denoised recording of billions of samples need never be held whole: a
 :class:`RecordingWriter` takes it in ``(channels, n)`` blocks, in time order, and writes
 the same file that :func:`~mdnc.data.io.write_recording` would write for the whole array
-(same format by suffix, stored dtype, 1-D storage, key, sample rate, subtype, csv header
-and delimiter, all taken from ``like`` as there). Memory stays bounded by the block:
-
-* ``.npy``: the NumPy header, then each block's channel rows written at their offsets in
-  a pre-sized file (``os.pwrite``), so that C-order ``(channels, samples)`` data fills in
-  block by block; no memory map, whose dirty pages would count in the process memory.
-* ``.npz``: a hidden temporary ``.npy`` written as above, then copied in blocks into an
-  uncompressed zip archive member ``<key>.npy`` (what :func:`numpy.savez` writes).
-* ``.h5``/``.hdf5``: a chunked dataset (about 1 MiB chunks along time) written by slices.
-* ``.wav``/``.flac``: soundfile frames, clipped to [-1, 1] for the integer subtypes.
-* ``.csv``: the header row where it applies, then rows of ``%.9g`` numbers.
+(same format by suffix, with the metadata taken from ``like`` as there). Memory stays
+bounded by the block in every format that can be written in parts (see each module of
+:mod:`mdnc.data.formats`; e.g. ``.npy`` rows at their offsets, HDF5 chunks, EDF data
+records, miniSEED records).
 
 Writing is atomic as in :mod:`mdnc.data.io`: the data goes to a hidden temporary sibling,
 renamed over the target by :meth:`RecordingWriter.close` only once every sample is in;
@@ -31,75 +24,21 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import csv
-import dataclasses
 import numbers
 import os
-import shutil
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from .._utils import _temporary_sibling, atomic_path, is_int
-from .io import (
-    _FLOAT_SUBTYPES,
-    DataError,
-    _as_channels_samples,
-    _format_of,
-    _reason,
-    _stored_array,
-    _write_metadata,
-    check_finite,
-)
+from .._utils import is_int, staged_files
+from .formats import Backend, WriteSpec, format_of
+from .io import write_spec
+from .recording import DataError, as_channels_samples, check_finite, reason
 
 __all__ = ["RecordingWriter", "open_writer"]
-
-#: Target size of one HDF5 chunk (all channels, a run of samples).
-_CHUNK_BYTES = 1 << 20
-#: Smallest HDF5 chunk cache: a partly written chunk stays in memory until complete.
-_CACHE_BYTES = 4 << 20
-#: Block size of the copy of the temporary ``.npy`` into the ``.npz`` archive.
-_COPY_BYTES = 16 << 20
-
-
-@dataclass(frozen=True)
-class _Like:
-    """The metadata of ``like`` that the writers use, with a :class:`Recording`'s defaults."""
-
-    format: str | None = None
-    key: str | None = None
-    sample_rate: int | None = None
-    dtype: str | None = None
-    ndim: int = 2
-    subtype: str | None = None
-    header: list[str] | None = None
-    delimiter: str | None = ","
-
-    @classmethod
-    def of(cls, like: Any) -> _Like | None:
-        """Copy the attributes of ``like`` (any object; missing ones get the defaults)."""
-        if like is None:
-            return None
-        fields = dataclasses.fields(cls)
-        return cls(**{f.name: getattr(like, f.name, f.default) for f in fields})
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """Everything a backend needs to know about the file it writes."""
-
-    path: Path
-    fmt: str
-    channels: int
-    length: int
-    dtype: np.dtype  # stored dtype of npy/npz/hdf5
-    one_d: bool  # stored as a 1-D array (npy/npz/hdf5)
-    meta: dict[str, Any]  # as _write_metadata returns it
 
 
 def _plan(
@@ -109,14 +48,15 @@ def _plan(
     like: Any,
     sample_rate: Any,
     key: Any,
-) -> _Spec:
+    parts: Any = None,
+) -> WriteSpec:
     """Check the arguments and work out the file to write, before touching the disk.
 
     Raises:
         DataError: unsupported suffix, bad channels/length/key/sample rate, audio without a
             sample rate, a missing folder or a folder at ``path``.
     """
-    fmt = _format_of(path)
+    format_of(path)
     for name, value in (("channels", channels), ("length", length)):
         if not is_int(value) or value < 1:
             raise DataError(f"{path}: {name} must be an int >= 1, got {value!r}")
@@ -126,25 +66,38 @@ def _plan(
         raise DataError(f"{path}: cannot write {path.suffix} file (no such folder: {path.parent})")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a {path.suffix} file")
-    meta_like = _Like.of(like)
-    probe = np.empty((int(channels), 0), dtype=np.float32)
-    meta = _write_metadata(path, fmt, probe, meta_like, sample_rate, key)
-    rate = meta["sample_rate"]
-    if rate is not None and not _is_whole_rate(rate):
-        raise DataError(f"{path}: sample_rate must be a whole number of Hz >= 1, got {rate!r}")
+    if sample_rate is not None and not _is_rate(sample_rate):
+        raise DataError(f"{path}: sample_rate must be a number of Hz > 0, got {sample_rate!r}")
+    parts = _checked_parts(path, parts, int(channels), int(length))
+    spec = write_spec(path, int(channels), int(length), like, sample_rate, key, parts)
+    rate = spec.like.sample_rate
+    if rate is not None and not _is_rate(rate):
+        raise DataError(f"{path}: sample_rate must be a number of Hz > 0, got {rate!r}")
+    return spec
+
+
+def _checked_parts(path: Path, parts: Any, channels: int, length: int) -> tuple:
+    """``((channels, length), ...)`` of every part; the first is ``(channels, length)``."""
+    if parts is None:
+        return ((channels, length),)
     try:
-        stored = _stored_array(probe, meta_like)
-    except TypeError as error:
-        raise DataError(f"{path}: cannot store dtype {meta_like.dtype!r} ({error})") from None
-    return _Spec(path, fmt, int(channels), int(length), stored.dtype, stored.ndim == 1, meta)
+        checked = tuple((int(c), int(n)) for c, n in parts)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: parts must be (channels, length) pairs, got {parts!r}") from None
+    if not checked or checked[0] != (channels, length) or min(min(p) for p in checked) < 1:
+        raise DataError(
+            f"{path}: parts must be (channels >= 1, length >= 1) pairs starting with "
+            f"({channels}, {length}), got {parts!r}"
+        )
+    return checked
 
 
-def _is_whole_rate(rate: Any) -> bool:
-    """Whether ``rate`` is a whole number >= 1 (an int, or a float such as ``8000.0``)."""
+def _is_rate(rate: Any) -> bool:
+    """Whether ``rate`` is a finite number > 0 (an int, or a float such as ``8000.0``)."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         return False
     value = float(rate)
-    return value.is_integer() and value >= 1
+    return bool(np.isfinite(value)) and value > 0
 
 
 def _check_block_finite(block: np.ndarray, path: Path, start: int) -> None:
@@ -161,190 +114,8 @@ def _check_block_finite(block: np.ndarray, path: Path, start: int) -> None:
         ) from None
 
 
-def _write_at(handle: Any, data: np.ndarray, offset: int) -> None:
-    """Write the bytes of a contiguous array at ``offset`` of an open binary file."""
-    view = memoryview(np.ascontiguousarray(data).view(np.uint8))
-    if not hasattr(os, "pwrite"):  # Windows: seek and write through the buffered handle
-        handle.seek(offset)
-        handle.write(view)
-        return
-    fd = handle.fileno()
-    while len(view):  # pwrite may write less than asked (2 GiB per call on Linux)
-        written = os.pwrite(fd, view, offset)
-        view = view[written:]
-        offset += written
-
-
-# --------------------------------------------------------------------------------------------
-# Backends: each writes one format into the temporary file, which exists and is empty.
-
-
-class _Backend:
-    """The file of one format being written at a temporary path (``_file``: its open
-    handle, closed by the default :meth:`finish` and :meth:`discard`)."""
-
-    _file: Any
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        """Write a float32 ``(channels, n)`` block at sample ``start``."""
-        raise NotImplementedError
-
-    def finish(self) -> None:
-        """Complete the file and release every handle."""
-        self._file.close()
-
-    def discard(self) -> None:
-        """Release every handle and remove any extra temporary file; raises nothing."""
-        with contextlib.suppress(Exception):
-            self._file.close()
-
-
-class _NpyBackend(_Backend):
-    def __init__(self, tmp: Path, spec: _Spec) -> None:
-        self._spec = spec
-        self._file = open(tmp, "r+b")
-        try:
-            shape = (spec.length,) if spec.one_d else (spec.channels, spec.length)
-            header = {
-                "descr": np.lib.format.dtype_to_descr(spec.dtype),
-                "fortran_order": False,
-                "shape": shape,
-            }
-            try:
-                np.lib.format.write_array_header_1_0(self._file, header)
-            except ValueError:  # a header too long for version 1.0, as np.save does
-                np.lib.format.write_array_header_2_0(self._file, header)
-            self._offset = self._file.tell()
-            size = spec.channels * spec.length * spec.dtype.itemsize
-            self._file.truncate(self._offset + size)
-            self._file.flush()  # the header is on the file before writes by descriptor
-        except BaseException:
-            self._file.close()
-            raise
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        data = block.astype(self._spec.dtype, copy=False)
-        itemsize = self._spec.dtype.itemsize
-        for channel, row in enumerate(data):
-            offset = self._offset + (channel * self._spec.length + start) * itemsize
-            _write_at(self._file, row, offset)
-
-
-class _NpzBackend(_Backend):
-    def __init__(self, tmp: Path, spec: _Spec) -> None:
-        self._tmp = tmp
-        self._member = f"{spec.meta['key'] or 'data'}.npy"
-        # A name that remove_leftovers knows, should the process be killed.
-        self._npy_path = _temporary_sibling(spec.path, ".npy")
-        try:
-            self._npy = _NpyBackend(self._npy_path, spec)
-        except BaseException:
-            self._npy_path.unlink(missing_ok=True)
-            raise
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        self._npy.write(block, start)
-
-    def finish(self) -> None:
-        self._npy.finish()
-        # What np.savez writes: stored (uncompressed) members, zip64 headers.
-        with (
-            zipfile.ZipFile(self._tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive,
-            archive.open(self._member, "w", force_zip64=True) as member,
-            open(self._npy_path, "rb") as source,
-        ):
-            shutil.copyfileobj(source, member, _COPY_BYTES)
-        self._npy_path.unlink()
-
-    def discard(self) -> None:
-        self._npy.discard()
-        with contextlib.suppress(OSError):
-            self._npy_path.unlink(missing_ok=True)
-
-
-class _Hdf5Backend(_Backend):
-    def __init__(self, tmp: Path, spec: _Spec) -> None:
-        import h5py
-
-        frame = spec.channels * spec.dtype.itemsize
-        step = max(1, min(spec.length, _CHUNK_BYTES // frame))
-        if spec.one_d:
-            shape, chunks = (spec.length,), (step,)
-        else:
-            shape, chunks = (spec.channels, spec.length), (spec.channels, step)
-        self._one_d = spec.one_d
-        self._file = h5py.File(tmp, "w", rdcc_nbytes=max(_CACHE_BYTES, 2 * step * frame))
-        try:
-            self._data = self._file.create_dataset(
-                spec.meta["key"] or "data", shape=shape, dtype=spec.dtype, chunks=chunks
-            )
-            if spec.meta["sample_rate"] is not None:
-                self._data.attrs["sample_rate"] = int(spec.meta["sample_rate"])
-        except BaseException:
-            self._file.close()
-            raise
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        # Converted here, not by HDF5, so that the values are numpy's as in write_recording.
-        data = block.astype(self._data.dtype, copy=False)
-        stop = start + data.shape[1]
-        if self._one_d:
-            self._data[start:stop] = data[0]
-        else:
-            self._data[:, start:stop] = data
-
-
-class _AudioBackend(_Backend):
-    def __init__(self, tmp: Path, spec: _Spec) -> None:
-        import soundfile
-
-        meta = spec.meta
-        self._clip = meta["subtype"] not in _FLOAT_SUBTYPES
-        self._file = soundfile.SoundFile(
-            os.fspath(tmp),
-            "w",
-            samplerate=int(meta["sample_rate"]),
-            channels=spec.channels,
-            subtype=meta["subtype"],
-            format=meta["format"].upper(),
-        )
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        if self._clip:  # libsndfile wraps integer samples around rather than clipping
-            block = np.clip(block, -1.0, 1.0)
-        self._file.write(block.T)
-
-
-class _CsvBackend(_Backend):
-    def __init__(self, tmp: Path, spec: _Spec) -> None:
-        delimiter = spec.meta["delimiter"]
-        self._separator = " " if delimiter is None else delimiter
-        self._file = open(tmp, "w", encoding="utf-8", newline="")
-        try:
-            if spec.meta["header"] is not None:
-                writer = csv.writer(self._file, delimiter=self._separator, lineterminator="\n")
-                writer.writerow(spec.meta["header"])
-        except BaseException:
-            self._file.close()
-            raise
-
-    def write(self, block: np.ndarray, start: int) -> None:
-        # 9 significant digits give back every float32 exactly (as write_recording).
-        np.savetxt(self._file, block.T, fmt="%.9g", delimiter=self._separator)
-
-
-_BACKENDS: dict[str, type[_Backend]] = {
-    "npy": _NpyBackend,
-    "npz": _NpzBackend,
-    "hdf5": _Hdf5Backend,
-    "wav": _AudioBackend,
-    "flac": _AudioBackend,
-    "csv": _CsvBackend,
-}
-
-
 class _Aborted(Exception):
-    """Thrown into the staging context to make it remove the temporary file."""
+    """Thrown into the staging context to make it remove the temporary files."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,20 +165,27 @@ class RecordingWriter:
         *,
         sample_rate: int | None = None,
         key: str | None = None,
+        parts: Any = None,
     ) -> None:
-        self._spec = _plan(Path(path), channels, length, like, sample_rate, key)
+        self._spec = _plan(Path(path), channels, length, like, sample_rate, key, parts)
         self.path: Path = self._spec.path
         self.channels: int = self._spec.channels
         self.length: int = self._spec.length
         self._written = 0
+        self._part = 0
         self._state = "open"
-        self._backend: _Backend | None = None
-        self._stage: contextlib.AbstractContextManager[Path] | None = None
+        self._backend: Backend | None = None
+        self._stage: contextlib.AbstractContextManager[Any] | None = None
         with self._filesystem():
-            stage = atomic_path(self.path)
-            tmp = stage.__enter__()
+            stage = staged_files()
+            stager = stage.__enter__()
             self._stage = stage
-            self._backend = _BACKENDS[self._spec.fmt](tmp, self._spec)
+            self._backend = format_of(self.path).open_backend(stager, self._spec)
+
+    @property
+    def part(self) -> int:
+        """The part the next block goes to (files of several parts, e.g. seismic segments)."""
+        return self._part
 
     @property
     def written(self) -> int:
@@ -433,8 +211,12 @@ class RecordingWriter:
             return
         with self._filesystem():
             assert self._backend is not None
-            self._backend.write(array, self._written)
+            self._backend.write(array, self._written, self._part)
         self._written += array.shape[1]
+        if self._written == self.length and self._part + 1 < len(self._spec.parts):
+            self._part += 1  # the next part starts
+            self.channels, self.length = self._spec.parts[self._part]
+            self._written = 0
 
     def close(self) -> Path:
         """Finish the file and rename it into place (once; later calls return the path).
@@ -450,17 +232,18 @@ class RecordingWriter:
         if self._state == "closed":
             return self.path
         self._check_open()
-        if self._written != self.length:
+        if self._written != self.length or self._part + 1 != len(self._spec.parts):
             self._discard()
+            part = f" of part {self._part}" if len(self._spec.parts) > 1 else ""
             raise DataError(
-                f"{self.path}: wrote {self._written} of {self.length} samples; "
+                f"{self.path}: wrote {self._written} of {self.length} samples{part}; "
                 "the file was not written"
             )
         with self._filesystem():
             assert self._backend is not None and self._stage is not None
             self._backend.finish()
             stage, self._stage = self._stage, None
-            stage.__exit__(None, None, None)  # flushes and renames over the target
+            stage.__exit__(None, None, None)  # flushes and renames over the targets
         self._state = "closed"
         return self.path
 
@@ -501,7 +284,7 @@ class RecordingWriter:
             raise DataError(
                 f"{self.path}: expected a 2-D (channels, samples) block, got {ndim} dimension(s)"
             )
-        array = _as_channels_samples(block, self.path)
+        array = as_channels_samples(block, self.path)
         if array.shape[0] != self.channels:
             raise DataError(
                 f"{self.path}: block has {array.shape[0]} channel(s), expected {self.channels}"
@@ -525,9 +308,8 @@ class RecordingWriter:
             raise
         except Exception as error:  # KeyboardInterrupt and the like propagate as they are
             self._discard()
-            reason = _reason(error)
             raise DataError(
-                f"{self.path}: cannot write {self.path.suffix} file ({reason})"
+                f"{self.path}: cannot write {self.path.suffix} file ({reason(error)})"
             ) from error
 
     def _discard(self) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from mdnc._utils import check_choice, check_int, check_real
 from mdnc.data.index import LOADING_MODES
+from mdnc.errors import MdncError
 
 __all__ = [
     "ConfigError",
@@ -55,7 +56,7 @@ SNR_RANGE_DB = (-100.0, 200.0)
 MAX_SEED = 2**63 - 1
 
 
-class ConfigError(ValueError):
+class ConfigError(MdncError, ValueError):
     """An option of a training run is invalid; the message names the option (or file)."""
 
 

@@ -38,6 +38,7 @@ from mdnc.data.index import INDEX_NAME, LazyRecording, save_index
 from mdnc.inference import DEFAULT_BATCH_SIZE, apply_overlap_add
 from mdnc.limits import check_forward_memory
 
+from ..errors import MdncError
 from . import report
 from .baselines import apply_baseline, tune_baselines
 from .config import (
@@ -72,7 +73,7 @@ PLOT_INTERVAL_S = 15.0
 MAX_HELD_OUT_SAMPLES = 1 << 22
 
 
-class DivergenceError(ValueError):
+class DivergenceError(MdncError, ValueError):
     """The training diverged: its loss or its weights are no longer finite numbers."""
 
 

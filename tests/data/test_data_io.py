@@ -23,6 +23,7 @@ from mdnc.data import (
     write_recording,
 )
 from mdnc.data import io as data_io
+from mdnc.data.formats import get_format
 
 RNG = np.random.default_rng(0)
 SIGNAL = RNG.uniform(-0.9, 0.9, size=(2, 500)).astype(np.float32)
@@ -376,11 +377,11 @@ def test_failure_midway_keeps_the_old_file(
     np.save(path, SIGNAL)
     before = path.read_bytes()
 
-    def partial(tmp: Path, *args: object) -> None:
-        tmp.write_bytes(b"\x93NUMPY half a file")
+    def partial(self: object, stage, spec, data) -> None:
+        stage(spec.path).write_bytes(b"\x93NUMPY half a file")
         raise error
 
-    monkeypatch.setitem(data_io._WRITERS, "npy", partial)
+    monkeypatch.setattr(type(get_format("npy")), "write", partial)
     expected = DataError if isinstance(error, Exception) else type(error)
     with pytest.raises(expected):
         write_recording(path, SIGNAL * 2)

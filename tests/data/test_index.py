@@ -205,7 +205,7 @@ BAD_INPUTS = [
     ("missing.h5", lambda p: None, None, r"no such file", None),
     ("notes.txt", lambda p: p.write_text("1\n"), None,
      r"unsupported file suffix '\.txt'; supported suffixes: "
-     r"\.npy, \.npz, \.h5, \.hdf5, \.csv, \.wav, \.flac", None),
+     r"\.npy, \.npz, \.h5, \.hdf5, \.csv, \.wav, \.flac, \.edf, .*", None),
     ("noheader.npy", _garbage, None, r"unreadable \.npy file \(no NumPy header\)", None),
     ("zero.npy", lambda p: p.write_bytes(b""), None,
      r"unreadable \.npy file \(no NumPy header\)", None),
@@ -489,13 +489,13 @@ def _make_set(folder: Path) -> list[Path]:
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The file names describe_recording is called for, through index_recordings."""
     calls: list[str] = []
-    describe = index.describe_recording
+    describe = index.describe_parts
 
     def counting(path: Path, key: str | None = None) -> RecordingInfo:
         calls.append(Path(path).name)
         return describe(path, key)
 
-    monkeypatch.setattr(index, "describe_recording", counting)
+    monkeypatch.setattr(index, "describe_parts", counting)
     return calls
 
 

@@ -17,6 +17,7 @@ import torch
 
 from mdnc._utils import is_leftover
 from mdnc.data import stream
+from mdnc.data.formats import npy as npy_format
 from mdnc.data.io import DataError, Recording, read_recording, write_recording
 from mdnc.data.stream import RecordingWriter, open_writer
 
@@ -237,7 +238,7 @@ def test_file_system_failure_aborts(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     out = open_writer(tmp_path / "x.npz", 2, LENGTH)
-    monkeypatch.setattr(stream, "_write_at", full)
+    monkeypatch.setattr(npy_format, "pwrite", full)
     with pytest.raises(DataError, match=r"x\.npz: cannot write \.npz file \(No space left"):
         out.write(_signal(2)[:, :10])
     assert _files_in(tmp_path) == []
@@ -318,7 +319,7 @@ def test_too_few_samples_in_with_leaves_existing_file(tmp_path: Path) -> None:
         ("x.npy", (2, 0), {}, "length must be an int >= 1, got 0"),
         ("x.h5", (2, 10), {"key": 3}, "key must be a string or None, got 3"),
         ("x.wav", (2, 10), {}, "writing a .wav file needs a sample rate"),
-        ("x.flac", (2, 10), {"sample_rate": 0}, "sample_rate must be a whole number of Hz"),
+        ("x.flac", (2, 10), {"sample_rate": 0}, "sample_rate must be a number of Hz > 0"),
         ("x.h5", (2, 10), {"sample_rate": 44100.5}, "sample_rate must be a whole number of Hz"),
         ("sub.npy", (2, 10), {}, "is a folder, expected a .npy file"),
     ],
