@@ -78,7 +78,7 @@ class Entry:
 
 def public_names() -> dict[str, list[str]]:
     """The documented public names, module by module, from their ``__all__`` lists."""
-    names: dict[str, list[str]] = {"mdnc": ["load"]}
+    names: dict[str, list[str]] = {"mdnc": ["load", "denoise", "train"]}
     for module in MODULES[1:]:
         names[module] = list(importlib.import_module(module).__all__)
     return names

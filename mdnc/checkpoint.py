@@ -658,7 +658,11 @@ def load(
     Example:
         >>> net = load("run")                                       # doctest: +SKIP
     """
-    return load_checkpoint(path, map_location=map_location, weights=weights)[0]
+    from .inference.spec import InferenceSpec
+
+    model, config = load_checkpoint(path, map_location=map_location, weights=weights)
+    model.inference = InferenceSpec.from_config(config, path)
+    return model
 
 
 def _state_id(data: bytes, map_location: Any) -> str | None:

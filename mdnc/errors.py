@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["MdncError"]
+__all__ = ["MdncError", "UsageError"]
 
 
 class MdncError(Exception):
@@ -23,3 +23,8 @@ class MdncError(Exception):
     The message is one line that names the file or the argument, what was expected and
     what was found.
     """
+
+
+class UsageError(MdncError, ValueError):
+    """An argument of a library call or of the command line is not valid (the message
+    names it)."""

@@ -348,7 +348,8 @@ def test_a_new_network_class_is_a_checkpoint_class(tiny_network: str) -> None:
 
 
 def test_the_registry_module_imports_only_the_standard_library_and_utils() -> None:
-    """``mdnc.registry`` loads ``mdnc._utils`` and nothing else of mdnc, nor torch/numpy.
+    """``mdnc.registry`` loads ``mdnc._utils`` (and ``mdnc.errors``) and nothing else of mdnc,
+    nor torch/numpy.
 
     ``import mdnc`` itself loads torch (it makes ``mdnc.modules`` reachable), so the
     package is stood in for by an empty one of the same folder.
@@ -363,7 +364,7 @@ def test_the_registry_module_imports_only_the_standard_library_and_utils() -> No
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['mdnc', 'mdnc._utils', 'mdnc.registry']"
+    assert result.stdout.strip() == "['mdnc', 'mdnc._utils', 'mdnc.errors', 'mdnc.registry']"
 
 
 # Today's documented surface of mdnc.modules.resnet, written out: its __all__ is computed

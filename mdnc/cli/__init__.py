@@ -18,6 +18,7 @@ import typing
 from collections.abc import Sequence
 
 from mdnc.errors import MdncError
+from mdnc.errors import UsageError as _UsageError
 from mdnc.plugins import PLUGIN_GROUP, load_plugins
 
 from . import denoise, export, summary, train
@@ -39,8 +40,8 @@ Run `mdnc COMMAND --help` for the options of each command.
 """
 
 
-class UsageError(MdncError, ValueError):
-    """A command-line argument is invalid (reported as a one-line error, exit code 2)."""
+# A command-line argument is invalid (reported as a one-line error, exit code 2).
+UsageError = _UsageError
 
 
 class _Parser(argparse.ArgumentParser):

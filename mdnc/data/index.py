@@ -240,6 +240,7 @@ def index_recordings(
     cache: str | os.PathLike[str] | None = None,
     progress: bool = False,
     update: bool = True,
+    check: bool = True,
 ) -> list[RecordingInfo]:
     """Describe the recordings of files and folders from their headers, with a cache.
 
@@ -253,6 +254,7 @@ def index_recordings(
         progress: show a progress bar over the files, with the samples indexed per second.
         update: rewrite ``cache`` when anything was described afresh (False: only read
             it, e.g. before the folder is locked for the run that writes it).
+        check: refuse recordings of different channel counts.
 
     Returns:
         One :class:`RecordingInfo` per file, in the order of ``find_recordings``.
@@ -280,7 +282,8 @@ def index_recordings(
             bar.set_postfix(samples=f"{sum(i.length * i.channels for i in infos):.3g}")
     if bar is not None:
         bar.close()
-    check_same_channels(infos)
+    if check:
+        check_same_channels(infos)
     if update and cache is not None and fresh and cache.parent.is_dir():
         _write_cache(cache, {**known, **_by_file(infos, key)})
     return infos
@@ -304,6 +307,8 @@ class LazyRecording:
         info: the file's :class:`RecordingInfo` (of a format read lazily: ``info.lazy``).
         start: the first sample of the file this recording covers (a part of a file).
         stop: the sample after its last one (default: the end of the file).
+        rows: the channels it covers, by index (default: every channel of the file;
+            :meth:`channel` gives one).
 
     Raises:
         DataError: the format cannot be read lazily (``.csv``, compressed ``.npz``).
@@ -314,7 +319,10 @@ class LazyRecording:
         >>> first_hour = rec.view(0, 3_600_000).read(0, 1024)  # doctest: +SKIP
     """
 
-    def __init__(self, info: RecordingInfo, start: int = 0, stop: int | None = None) -> None:
+    def __init__(
+        self, info: RecordingInfo, start: int = 0, stop: int | None = None,
+        rows: Sequence[int] | None = None,
+    ) -> None:  # fmt: skip
         if not info.lazy:
             raise DataError(
                 f"{info.path}: a {info.format} file cannot be read a span at a time; read it "
@@ -326,11 +334,20 @@ class LazyRecording:
                 f"span {start}:{stop} outside the {info.length} samples of {info.path}"
             )
         self.info, self.start, self.stop = info, int(start), int(stop)
+        self.rows = None if rows is None else [int(r) for r in rows]
+        if self.rows is not None and not all(0 <= r < info.channels for r in self.rows):
+            raise ValueError(f"channels {rows} outside the {info.channels} of {info.path}")
 
     @property
     def shape(self) -> tuple[int, int]:
         """``(channels, samples)``."""
-        return self.info.channels, self.stop - self.start
+        channels = self.info.channels if self.rows is None else len(self.rows)
+        return channels, self.stop - self.start
+
+    def channel(self, index: int) -> LazyRecording:
+        """One channel of this recording, still on disk: ``(1, samples)``."""
+        rows = list(range(self.info.channels)) if self.rows is None else self.rows
+        return LazyRecording(self.info, self.start, self.stop, [rows[index]])
 
     ndim = 2
 
@@ -364,7 +381,7 @@ class LazyRecording:
         """
         if not 0 <= start <= stop <= self.shape[1]:
             raise ValueError(f"span {start}:{stop} outside the {self.shape[1]} samples of {self}")
-        return LazyRecording(self.info, self.start + start, self.start + stop)
+        return LazyRecording(self.info, self.start + start, self.start + stop, self.rows)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start:stop`` (0 <= start <= stop <= length) as float32 ``(C, n)``.
@@ -384,6 +401,8 @@ class LazyRecording:
             raise DataError(
                 f"{self.name}: unreadable at samples {a}-{b} ({reason(error)})"
             ) from error
+        if self.rows is not None:
+            raw = np.asarray(raw)[self.rows]
         block = np.ascontiguousarray(raw, dtype=np.float32)
         if not block.flags.writeable:  # a view of the bytes read: the caller may write
             block = block.copy()

@@ -173,7 +173,7 @@ def reason(error: BaseException) -> str:
     """A short reason for a message that already names the file."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror  # without the "[Errno N] ... 'path'" decoration
-    return str(error).strip() or type(error).__name__
+    return " ".join(str(error).split()) or type(error).__name__  # one line
 
 
 def check_finite(data: np.ndarray, path: str | os.PathLike[str]) -> None:

@@ -143,6 +143,9 @@ class RecordingWriter:
             ``None``.
         sample_rate: overrides ``like.sample_rate``; needed for audio without ``like``.
         key: overrides ``like.key`` for ``.npz`` and HDF5.
+        parts: for the formats whose files hold several parts (the segments of a seismic
+            file): ``(channels, length)`` of every part, the first being ``(channels,
+            length)``; the blocks of each part follow those of the one before.
 
     Raises:
         DataError: an unsupported suffix, channels or length not ints >= 1, a key that is

@@ -101,6 +101,7 @@ def train(
     source: DataConfig | None = None,
     truth: Sequence[np.ndarray] | None = None,
     noise: NoiseModel | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train a network on recordings and write checkpoints and the report into ``out``.
 
@@ -120,6 +121,7 @@ def train(
         source: where the recordings came from (saved in ``config.toml``).
         truth: the clean truth of noisy ``clean`` recordings, to score against only.
         noise: a noise model to add instead of the one ``config.noise`` names.
+        force: write a new run into a folder that holds other files (never into a run).
 
     Returns:
         The content of ``metrics.json``.
@@ -133,6 +135,6 @@ def train(
     """
     trainer = Trainer(
         config, clean, out, noisy=noisy, names=names, resume=resume, progress=progress,
-        extra=extra, source=source, truth=truth, noise=noise,
+        extra=extra, source=source, truth=truth, noise=noise, force=force,
     )  # fmt: skip
     return trainer.fit()

@@ -484,7 +484,21 @@ class DataConfig:
         help="recorded noise-only files (or folders), mixed into clean DATA at snr_db "
         "instead of the noise model.",
     )
-    key: str | None = option(None, group="data", help="array/dataset name inside .npz/.h5 files.")
+    key: str | None = option(
+        None, group="data",
+        help="what to read of each file: the array of an .npz, the dataset of an .h5, EDF "
+        "signal labels or seismic trace ids (comma-separated).",
+    )  # fmt: skip
+    split_channels: bool = option(
+        False, group="data",
+        help="take every channel of multichannel files as a one-channel recording of its own "
+        "(a one-channel run then denoises recordings of any channel count, channel by channel).",
+    )  # fmt: skip
+    any_rate: bool = option(
+        False, group="data",
+        help="train on recordings of different sampling rates (refused otherwise, when the "
+        "files say their rates).",
+    )  # fmt: skip
     synthetic: list[int] = option(
         group="data",
         default_factory=lambda: [100, 2000],
@@ -523,6 +537,9 @@ class DataConfig:
         ]
         self.channels = _checked(check_int, "channels", self.channels, 1)
         self.loading = _checked(check_choice, "loading", self.loading, LOADING_MODES)
+        for name in ("split_channels", "any_rate"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
         if self.noisy and not self.paths:
             raise ConfigError("noisy (paired recordings) needs the clean recordings as DATA.")
 

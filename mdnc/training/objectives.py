@@ -134,6 +134,11 @@ class Objective(ABC):
     #: Whether a blind-spot network trained by it predicts a distribution
     #: (``TrainConfig.prior_components``), which :meth:`loss` scores by its likelihood.
     trains_prior: ClassVar[bool] = False
+    #: Whether it trains on clean recordings (noise added to them); else on noisy ones.
+    trains_on_clean: ClassVar[bool] = False
+    #: How many noisy copies of each recording it trains on when none is clean: the
+    #: built-in synthetic data is given as that many noisy copies (and the clean truth).
+    noisy_copies: ClassVar[int] = 1
 
     def __init__(self, config: TrainConfig, noise: NoiseModel | None = None) -> None:
         self.config = config
@@ -248,6 +253,15 @@ def list_objectives() -> list[str]:
     return _OBJECTIVES.names()
 
 
+def objective_class(name: str) -> type[Objective]:
+    """The objective class registered as ``name``.
+
+    Raises:
+        ValueError: no objective of that name (the message lists them).
+    """
+    return _OBJECTIVES.get(name)
+
+
 def get_objective(config: TrainConfig, noise: NoiseModel | None = None) -> Objective:
     """The objective ``config.objective`` names, set up for ``config``.
 
@@ -274,6 +288,8 @@ class SupervisedObjective(Objective):
     (a reconstruction auto-encoder). Loss: mean squared error."""
 
     name = "supervised"
+    trains_on_clean = True
+    noisy_copies = 0
 
     def check(self, data: SplitData) -> None:
         """Paired noisy recordings and added noise exclude each other."""
@@ -705,6 +721,7 @@ class Noise2NoiseObjective(Objective):
     constant, so the network learns the clean signal."""
 
     name = "noise2noise"
+    noisy_copies = 2
     # Noisy targets: the gradient of a step is mostly the target's noise, so it takes more
     # passes to average it out. Up to 200 epochs, as for self-supervised training
     # (benchmarks/RESULTS.md: 15.47 dB at 60 epochs, about 15.9 at 140, supervised 16.40).

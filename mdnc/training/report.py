@@ -138,6 +138,7 @@ def write_report(
     baselines: dict[str, dict[str, Any]] | None = None,
     baseline_outputs: dict[str, Sequence[np.ndarray]] | None = None,
     best: dict[str, Any] | None = None,
+    recordings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``metrics.json`` (and the pictures) for ``history``; return the metrics.
 
@@ -152,11 +153,12 @@ def write_report(
         baselines: the classical smoothers' parameters and metrics, by name.
         baseline_outputs: their outputs on ``inputs``, by name, for ``examples.png``.
         best: ``{"epoch", "val_loss"}`` of the weights in ``best.safetensors``.
+        recordings: what the recordings' files said (``sample_rate``, ``channel_names``).
     """
     out.mkdir(parents=True, exist_ok=True)
     last = history[-1]
     metrics: dict[str, Any] = {key: last.get(key) for key in HEADLINE if key in last}
-    metrics.update(best=best, baselines=baselines or {})
+    metrics.update(best=best, baselines=baselines or {}, recordings=recordings or {})
     metrics.update({"epochs": history, "config": dataclasses.asdict(config)})
     metrics = finite_json(metrics)
     write_json_atomic(out / METRICS_NAME, metrics)

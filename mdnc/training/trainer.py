@@ -49,6 +49,7 @@ from .config import (
     default_arch,
     write_toml,
 )
+from .folder import check_run_folder
 from .metrics import SIGNAL_KEYS, recording_metrics
 from .objectives import Objective, SplitData, get_objective
 from .sampler import StepSampler
@@ -285,6 +286,7 @@ class Trainer:
             held-out recordings are scored against it; never trained on.
         noise: the noise model to add, instead of the one ``config.noise`` names (e.g. a
             :class:`~mdnc.data.RecordedNoise` of recorded noise).
+        force: write a new run into a folder that holds other files (never into a run).
     """
 
     def __init__(
@@ -301,8 +303,9 @@ class Trainer:
         source: DataConfig | None = None,
         truth: Sequence[np.ndarray] | None = None,
         noise: NoiseModel | None = None,
+        force: bool = False,
     ) -> None:
-        self.config, self.out = config, Path(out)
+        self.config, self.out, self.force = config, Path(out), force
         self.options = config  # as given: derived defaults (hop, epochs) unresolved
         self.recordings = (clean, noisy, names, truth)
         self.noise_model = noise
@@ -326,7 +329,7 @@ class Trainer:
                 # Nothing left to train: refresh the report.
                 self.metrics = report.write_report(
                     self.out, self.config, self.history, baselines=self.baselines,
-                    best=self.best_epoch(),
+                    best=self.best_epoch(), recordings=self.recording_fields(),
                 )  # fmt: skip
             return self.metrics
         finally:
@@ -392,18 +395,20 @@ class Trainer:
 
         Raises:
             RunInUseError: another training holds the folder.
-            ConfigError: the folder holds a run and this training does not resume it.
+            ConfigError: the folder holds a run and this training does not resume it, or
+                holds other files and ``force`` is not set (:func:`check_run_folder`).
         """
         self._lock = contextlib.ExitStack()
         try:
             self._lock.enter_context(folder_lock(self.out))
         except FolderLockedError as err:
             raise RunInUseError(str(err)) from None
-        if not self.resuming and (self.out / "config.json").exists():
-            raise ConfigError(
-                f"{self.out} already holds a run; resume it (resume=True, --resume) or "
-                "write the new run elsewhere."
-            )
+        if not self.resuming:
+            try:
+                check_run_folder(self.out, force=self.force)
+            except BaseException:
+                self._lock.close()
+                raise
         remove_leftovers(self.out)
 
     def close(self) -> None:
@@ -724,8 +729,7 @@ class Trainer:
             "epoch": self.history[-1]["epoch"],
             "history": self.history,
             "train": dataclasses.asdict(c),
-            "window": c.window,
-            "standardize": c.standardize,
+            "inference": self.inference_spec().to_json(),
             **({"data": dataclasses.asdict(self.source)} if self.source is not None else {}),
             **self.extra,
         }
@@ -741,6 +745,26 @@ class Trainer:
             extra=extra,
             best=best is not None and best["epoch"] == extra["epoch"],
         )
+
+    def recording_fields(self) -> dict[str, Any]:
+        """What the training recordings' files said: sampling rate and channel names
+        (``extra["recordings"]``, given by :func:`mdnc.train`), for metrics.json."""
+        fields = self.extra.get("recordings", {})
+        return {"sample_rate": fields.get("sample_rate"),
+                "channel_names": fields.get("channel_names")}  # fmt: skip
+
+    def inference_spec(self) -> Any:
+        """The settings denoising with this run needs (:class:`InferenceSpec`)."""
+        from ..inference.spec import InferenceSpec
+
+        fields = self.recording_fields()
+        model = getattr(self.model, "module", self.model)  # unwrapped from DDP
+        planes = getattr(model, "in_planes", None)
+        return InferenceSpec(
+            window=self.config.window, standardize=self.config.standardize,
+            sample_rate=fields["sample_rate"], channels=planes,
+            channel_names=fields["channel_names"],
+        )  # fmt: skip
 
     def best_epoch(self) -> dict[str, Any] | None:
         """``{"epoch", "val_loss"}`` of the lowest validation loss so far (earliest on a
@@ -763,4 +787,5 @@ class Trainer:
             self.out, self.config, self.history, self.references, self.val_inputs,
             outputs if plots else [], plots, baselines=self.baselines,
             baseline_outputs=self.baseline_outputs, best=self.best_epoch(),
+            recordings=self.recording_fields(),
         )  # fmt: skip

@@ -461,6 +461,11 @@ def test_a_synthetic_data_set_is_checked_against_the_memory_limit(
         pytest.param({"window": "abc"}, "'abc'", id="window-text"),
         pytest.param({"window": 0}, "window must be an int >= 1", id="window-zero"),
         pytest.param({"standardize": "yes"}, "'yes'", id="standardize-text"),
+        pytest.param({"sample_rate": -5}, "sample_rate must be a number of Hz > 0",
+                     id="rate-negative"),
+        pytest.param({"legacy": True, "window": "abc"}, "'abc'", id="legacy-window-text"),
+        pytest.param({"legacy": True, "standardize": 1}, "standardize must be a bool",
+                     id="legacy-standardize-int"),
     ],
 )
 def test_edited_saved_options_of_denoise_are_a_checkpoint_error(
@@ -472,7 +477,11 @@ def test_edited_saved_options_of_denoise_are_a_checkpoint_error(
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
     config = json.loads((run / "config.json").read_text())
-    config["extra"].update(edit)
+    if edit.pop("legacy", False):  # a run of the previous release: no inference spec
+        del config["extra"]["inference"]
+        config["extra"].update(edit)
+    else:
+        config["extra"]["inference"].update(edit)
     (run / "config.json").write_text(json.dumps(config))
     out = tmp_path / "y.npy"
     assert main(["denoise", "--checkpoint", str(run), str(recording), "--output", str(out)]) == 2

@@ -113,27 +113,33 @@ def _scan_mseed(path: Path) -> dict[str, Any]:
             "byteorder": str(first.get("byteorder", ">")), "segments": segments}  # fmt: skip
 
 
+def _sac_words(path: Path) -> tuple[str, int]:
+    """The byte order (from the header version, word 76) and the samples (word 79)."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SAC_HEADER)
+    if len(head) < _SAC_HEADER:
+        raise DataError(f"{path}: truncated file (the SAC header ends at byte {len(head)})")
+    order = "<" if 1 <= struct.unpack("<i", head[304:308])[0] <= 7 else ">"
+    return order, struct.unpack(order + "i", head[316:320])[0]
+
+
 def _scan_sac(path: Path) -> dict[str, Any]:
     import obspy
 
-    trace = obspy.read(path, format="SAC", headonly=True)[0]
-    sac = trace.stats.sac
-    if int(sac.get("leven", 1)) != 1:
-        raise DataError(f"{path}: an unevenly sampled SAC file; mdnc reads evenly sampled ones")
-    npts = int(trace.stats.npts)
+    order, npts = _sac_words(path)
     need, size = _SAC_HEADER + 4 * npts, path.stat().st_size
-    if size < need:
+    if npts < 1 or size < need:
         raise DataError(
             f"{path}: truncated file (its header announces {npts} samples, {need} bytes; "
             f"the file holds {size})"
         )
-    with open(path, "rb") as handle:
-        handle.seek(304)
-        version = struct.unpack("<i", handle.read(4))[0]
+    trace = obspy.read(path, format="SAC", headonly=True)[0]
+    if int(trace.stats.sac.get("leven", 1)) != 1:
+        raise DataError(f"{path}: an unevenly sampled SAC file; mdnc reads evenly sampled ones")
     segment = {"id": trace.id, "start": int(trace.stats.starttime.ns),
                "rate": float(trace.stats.sampling_rate), "npts": npts, "encoding": "FLOAT32",
                "pieces": []}  # fmt: skip
-    return {"kind": "sac", "byteorder": "<" if 1 <= version <= 7 else ">", "segments": [segment]}
+    return {"kind": "sac", "byteorder": order, "segments": [segment]}
 
 
 def _parts(segments: list[dict], chosen: set[str]) -> list[list[int]]:

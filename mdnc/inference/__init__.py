@@ -410,7 +410,7 @@ class _Run:
         run_device = _run_device(device, model_device, signal_device)
         hop, n_windows = window_layout(length, window, overlap)
         if isinstance(model, nn.Module):
-            from .limits import check_forward_memory
+            from mdnc.limits import check_forward_memory
 
             check_forward_memory(
                 model, min(batch_size, n_windows), (window,),
