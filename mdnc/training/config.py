@@ -361,11 +361,18 @@ class TrainConfig:
     examples: int = option(
         4, group="report", help="number of held-out windows shown in examples.png."
     )
+    tensorboard: bool = option(
+        False, group="report",
+        help="also log the epoch metrics and examples.png to RUN/tensorboard for TensorBoard "
+        "(needs mdnc[tensorboard]).",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.arch is not None:
             self.arch = _checked(check_choice, "arch", self.arch, signal_networks())
         self.block = _checked(check_choice, "block", self.block, _blocks())
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}.")
         self.objective = _checked(check_choice, "objective", self.objective, _objectives())
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
         for name in ("channel", "kernel_size", "window", "batch_size"):

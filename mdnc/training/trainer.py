@@ -386,6 +386,10 @@ class Trainer:
         self.ddp = _Distributed(device)
         self.device = self.ddp.device
         if self.ddp.main:
+            if self.config.tensorboard:  # written from the first checkpoint on
+                from .tensorboard import TensorBoardLog
+
+                TensorBoardLog.check()
             self.claim_folder()
 
     def claim_folder(self) -> None:
@@ -419,6 +423,10 @@ class Trainer:
         lock = getattr(self, "_lock", None)
         if lock is not None:
             lock.close()
+        board = getattr(self, "_tensorboard", None)
+        if board is not None:
+            board.close()
+            self._tensorboard = None
 
     def setup_data(self) -> None:
         """The objective, the split, the training windows and the held-out data."""
@@ -597,6 +605,7 @@ class Trainer:
                 self.write_options()
                 self._options_written = True
             self.write_report(outputs, last=epoch + 1 == self.config.epochs)
+            self.log_tensorboard(row)
             if self.progress:
                 from tqdm import tqdm
 
@@ -778,9 +787,23 @@ class Trainer:
         row = min(rows, key=lambda h: h["val_loss"])
         return {"epoch": row["epoch"], "val_loss": row["val_loss"]}
 
+    def log_tensorboard(self, row: dict[str, Any]) -> None:
+        """The epoch's row, and examples.png when it was drawn, to TensorBoard (if asked)."""
+        if not self.config.tensorboard:
+            return
+        if getattr(self, "_tensorboard", None) is None:
+            from .tensorboard import TensorBoardLog
+
+            self._tensorboard = TensorBoardLog(self.out)
+        self._tensorboard.epoch(row)
+        if self._plotted:
+            self._tensorboard.picture("examples", self.out / report.EXAMPLES_PLOT_NAME,
+                                      int(row["epoch"]))  # fmt: skip
+
     def write_report(self, outputs: list[np.ndarray], last: bool) -> None:
         """``metrics.json`` every epoch; the pictures at most every 15 s, and at the end."""
         plots = last or time.perf_counter() - self._last_plot > PLOT_INTERVAL_S
+        self._plotted = plots and bool(outputs)
         if plots:
             self._last_plot = time.perf_counter()
         self.metrics = report.write_report(

@@ -215,3 +215,38 @@ def test_the_grep_finds_a_format_named_in_code(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('"""Reads .npy files."""\n\ndef f(p):\n    return p.suffix == ".npy"\n')
     assert _named_formats(module) == [f"{module}:4: '.npy'"]
+
+
+# --------------------------------------------------------------------------------------------
+# The run folder and TensorBoard
+
+
+def test_out_of_user_files_named_like_a_run_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    files = {"metrics.json": '{"mine": 1}', "loss.png": "my picture", "config.toml": "x = 1"}
+    for name, text in files.items():
+        (mine / name).write_text(text)
+    code = main(["train", "--out", str(mine), "--synthetic", "4", "300", "--epochs", "1", *TINY])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert f"--out {mine} is a folder of other files (config.toml, loss.png, metrics.json)" in err[0]
+    assert {p.name: p.read_text() for p in mine.iterdir()} == files
+
+
+def test_tensorboard_logs_the_epochs(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--synthetic", "4", "300", "--epochs", "2",
+                 "--tensorboard", *TINY]) == 0  # fmt: skip
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train_loss")] == [1, 2]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [e.value for e in events.Scalars("val_loss")] == pytest.approx(
+        [row["val_loss"] for row in metrics["epochs"]], rel=1e-6)  # fmt: skip
+    assert events.Tags()["images"] == ["examples"]
