@@ -282,7 +282,8 @@ class TrainConfig:
         1000.0,
         group="objective",
         metavar="HZ",
-        help="sampling rate of the recordings, for the hum noise model.",
+        help="sampling rate of the recordings, for the hum noise model (the rate the "
+        "recordings' files say, when they say one).",
     )
     blind_spot: int = option(
         1,

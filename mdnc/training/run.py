@@ -209,6 +209,23 @@ def check_objective(config: TrainConfig, source: DataConfig, noise_given: bool) 
             )
 
 
+def _with_file_rate(config: TrainConfig, rate: float, given: bool) -> TrainConfig:
+    """``config`` with the sampling rate the files say (for the hum noise model).
+
+    Raises:
+        ConfigError: ``sample_rate`` was given and differs from the files' rate.
+    """
+    if given and abs(config.sample_rate - rate) > RATE_TOLERANCE * rate:
+        raise ConfigError(
+            f"sample_rate (--sample-rate) is {config.sample_rate:g} Hz but the recordings say "
+            f"they are sampled at {rate:g} Hz; leave it out, the files' rate is used."
+        )
+    try:
+        return dataclasses.replace(config, sample_rate=rate)
+    except ConfigError as err:  # e.g. a rate that is no whole number of Hz, or hum_hz above
+        raise ConfigError(f"the recordings' sampling rate of {rate:g} Hz: {err}") from None
+
+
 def new_options(
     inputs: Sequence[Any], data: DataConfig | None, config: TrainConfig | None,
     options: dict[str, Any],
@@ -334,6 +351,8 @@ def train_run(
         source, cfg = new_options(inputs, data, config, options)
         check_objective(cfg, source, "noise" in options if noise_given is None else noise_given)
     loaded = load_data(source, cfg, out / INDEX_NAME, progress=progress)
+    if resume is None and loaded.fields and loaded.fields["sample_rate"]:
+        cfg = _with_file_rate(cfg, loaded.fields["sample_rate"], "sample_rate" in options)
     extra = {"recordings": loaded.fields} if loaded.fields else None
     return train(
         cfg, loaded.recordings, out, noisy=loaded.noisy, names=loaded.names,

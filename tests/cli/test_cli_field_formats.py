@@ -232,7 +232,8 @@ def test_out_of_user_files_named_like_a_run_is_refused(
     code = main(["train", "--out", str(mine), "--synthetic", "4", "300", "--epochs", "1", *TINY])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert f"--out {mine} is a folder of other files (config.toml, loss.png, metrics.json)" in err[0]
+    listed = "(config.toml, loss.png, metrics.json)"
+    assert f"--out {mine} is a folder of other files {listed}" in err[0]
     assert {p.name: p.read_text() for p in mine.iterdir()} == files
 
 
@@ -250,3 +251,19 @@ def test_tensorboard_logs_the_epochs(tmp_path: Path) -> None:
     assert [e.value for e in events.Scalars("val_loss")] == pytest.approx(
         [row["val_loss"] for row in metrics["epochs"]], rel=1e-6)  # fmt: skip
     assert events.Tags()["images"] == ["examples"]
+
+
+def test_the_hum_noise_takes_the_rate_the_files_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "edf"
+    folder.mkdir()
+    for i in range(2):
+        write_edf(folder / f"n{i}.edf", seconds=6)
+    args = ["train", str(folder), "--noise", "hum", "--hum-hz", "50", "--snr-db", "5",
+            "--epochs", "1", *TINY]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "r")]) == 0
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())["extra"]["train"]
+    assert saved["sample_rate"] == EDF_RATE
+    assert main([*args, "--sample-rate", "500", "--out", str(tmp_path / "r2")]) == 2
+    assert "is 500 Hz but the recordings say they are sampled at 256 Hz" in capsys.readouterr().err
