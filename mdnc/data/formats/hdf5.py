@@ -18,7 +18,7 @@ import numpy as np
 from ..recording import DataError, Recording, RecordingInfo, checked_shape, finish
 from . import register_format
 from ._base import Backend, Format, Stage, WriteSpec, open_handle, pread
-from .npy import array_options, read_array_span
+from .npy import array_options, read_array_span, stored_array
 
 __all__ = ["Hdf5Format", "hdf5_dataset"]
 
@@ -223,10 +223,9 @@ class Hdf5Format(Format):
     def write(self, stage: Stage, spec: WriteSpec, data: np.ndarray) -> None:
         import h5py
 
-        out = data.astype(spec.options["dtype"], copy=False)
         with h5py.File(stage(spec.path), "w") as handle:
             dataset = handle.create_dataset(
-                spec.options["key"] or "data", data=out[0] if spec.options["one_d"] else out
+                spec.options["key"] or "data", data=stored_array(data, spec.options)
             )
             if spec.options["sample_rate"] is not None:
                 dataset.attrs["sample_rate"] = int(spec.options["sample_rate"])

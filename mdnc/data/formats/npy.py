@@ -94,6 +94,13 @@ def array_options(spec: WriteSpec) -> dict[str, Any]:
     return {"dtype": dtype, "one_d": one_d, "key": getattr(like, "key", None)}
 
 
+def stored_array(data: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+    """The whole array as npy/npz/hdf5 store it (:func:`array_options`): its dtype, 1-D
+    when it was."""
+    out = data.astype(options["dtype"], copy=False)
+    return out[0] if options["one_d"] else out
+
+
 class NpyBackend(Backend):
     """The header, then each block's channel rows at their offsets in a pre-sized file
     (``os.pwrite``), so that C-order ``(channels, samples)`` data fills in block by block."""
@@ -157,9 +164,8 @@ class NpyFormat(Format):
         return NpyBackend(stage(spec.path), spec)
 
     def write(self, stage: Stage, spec: WriteSpec, data: np.ndarray) -> None:
-        out = data.astype(spec.options["dtype"], copy=False)
         with open(stage(spec.path), "wb") as handle:
-            np.save(handle, out[0] if spec.options["one_d"] else out, allow_pickle=False)
+            np.save(handle, stored_array(data, spec.options), allow_pickle=False)
 
 
 def replace_format(info: RecordingInfo, name: str, **fields: Any) -> RecordingInfo:

@@ -20,7 +20,14 @@ from ..._utils import _temporary_sibling
 from ..recording import DataError, Recording, RecordingInfo, checked_shape, finish
 from . import register_format
 from ._base import Backend, Format, Stage, WriteSpec
-from .npy import NpyBackend, array_options, describe_npy, npy_header, read_array_span
+from .npy import (
+    NpyBackend,
+    array_options,
+    describe_npy,
+    npy_header,
+    read_array_span,
+    stored_array,
+)
 
 #: Block size of the copy of the temporary ``.npy`` into the archive.
 _COPY_BYTES = 16 << 20
@@ -128,7 +135,5 @@ class NpzFormat(Format):
         return _NpzBackend(stage(spec.path), spec)
 
     def write(self, stage: Stage, spec: WriteSpec, data: np.ndarray) -> None:
-        out = data.astype(spec.options["dtype"], copy=False)
         with open(stage(spec.path), "wb") as handle:
-            np.savez(handle, **{spec.options["key"] or "data": out[0] if spec.options["one_d"]
-                                else out})  # fmt: skip
+            np.savez(handle, **{spec.options["key"] or "data": stored_array(data, spec.options)})
