@@ -1588,8 +1588,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "sample never sees that sample (nor `blind_spot // 2` on either side): its input "
             "is the noisy window itself and the loss counts every sample: about 4000 optimizer "
             "steps as in supervised training, but up to 200 epochs. With another network "
-            "(`arch=\"UNet1d\"`), `TrainConfig.blind_spot`, `mask_fraction` and "
-            "`mask_radius` set the masking of its input "
+            "(`arch=\"UNet1d\"`), `blind_spot`, `mask_fraction` and `mask_radius` of its "
+            "options ([`SelfSupervisedOptions`](SelfSupervisedOptions.md)) set the masking of its input "
             "([`blind_spot_mask`](blind_spot_mask.md)); the validation loss masks the held-out "
             "windows with the same draws every epoch and with 4 masks each "
             "(`validation_passes`), and since a step learns from the masked samples only the "
@@ -1646,7 +1646,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "that both directions are training examples, and, when the noise is white, "
             "recombines the two copies sample by sample ([`training_batch`](#training_batch), "
             "[`recombine_pairs`](recombine_pairs.md)): every step then sees a new combination "
-            "of the two noises. `TrainConfig.pair_mixing` (`--pair-mixing`) sets the "
+            "of the two noises. `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md), `--pair-mixing`) sets the "
             "runs' length; unset, [`settle`](#settle) chooses 1 when the pairs' difference "
             "(their noise alone) is white ([`pair_difference_whiteness`]"
             "(pair_difference_whiteness.md)), else 0 (whole windows: recombining correlated "
@@ -1814,7 +1814,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "blind_spot_mask": {
             "var": "masked, mask",
             "extra": "The masking of [`SelfSupervisedObjective`](SelfSupervisedObjective.md), "
-            "with `TrainConfig.mask_fraction`, `blind_spot` (`width`) and `mask_radius`.",
+            "with `mask_fraction`, `blind_spot` (`width`) and `mask_radius` of its [`SelfSupervisedOptions`](SelfSupervisedOptions.md).",
             "examples": [("Example", _code('''
                 import torch
 
@@ -1841,7 +1841,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "recombine_pairs": {
             "var": "x, y",
             "extra": "The recombination of [`Noise2NoiseObjective`](Noise2NoiseObjective.md)'s "
-            "training batches, with `TrainConfig.pair_mixing` as `run`.",
+            "training batches, with `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md)) as `run`.",
             "examples": [("Example", _code('''
                 import torch
 
@@ -2505,7 +2505,9 @@ def _is_model(entry: Entry, kind: str | None = None) -> bool:
 OBJECTIVE_NAMES = {"Objective", "SupervisedObjective", "SelfSupervisedObjective",
                    "Noise2NoiseObjective", "blind_spot_mask", "Batch", "SplitData",
                    "recombine_pairs", "pair_difference_whiteness",
-                   "register_objective", "get_objective", "list_objectives"}  # fmt: skip
+                   "register_objective", "get_objective", "list_objectives",
+                   "ObjectiveOptions", "SupervisedOptions", "SelfSupervisedOptions",
+                   "Noise2NoiseOptions"}  # fmt: skip
 
 GROUPS = [
     ("Networks", "mdnc.modules.resnet", lambda e: _is_model(e, "network")),

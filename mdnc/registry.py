@@ -43,6 +43,7 @@ __all__ = [
     "ModelInfo",
     "get_model",
     "get_model_info",
+    "is_blind_spot",
     "list_models",
     "register_model",
 ]
@@ -231,6 +232,16 @@ def get_model_info(name: str) -> ModelInfo:
     if info is None:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(_REGISTRY)}.")
     return info
+
+
+def is_blind_spot(name: str) -> bool:
+    """Whether the model registered as ``name`` is a blind-spot network (no output sample
+    sees its own input sample, so self-supervised training needs no masking).
+
+    Raises:
+        ValueError: no model has that name.
+    """
+    return get_model_info(name).family == "blindspot"
 
 
 def get_model(name: str) -> Callable:

@@ -8,6 +8,7 @@ shown in ``tests/test_registry.py``.)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,24 +20,36 @@ from mdnc.cli import main
 from mdnc.data import NoiseModel, WindowDataset, make_synthetic, noise, register_noise
 from mdnc.training import (
     Batch,
+    ObjectiveOptions,
     SupervisedObjective,
     TrainConfig,
     Trainer,
-    objectives,
     read_toml,
     register_objective,
+    unregister_objective,
 )
+from mdnc.training.options import document, option
+
+
+@document
+@dataclass(kw_only=True)
+class L1Options(ObjectiveOptions):
+    """The options the L1 objective owns."""
+
+    l1_scale: float = option(1.0, group="test-l1 objective", help="factor of the L1 loss.")
 
 
 class L1Objective(SupervisedObjective):
     """Supervised denoising with the mean absolute error as its loss."""
 
     name = "test-l1"
+    options_class = L1Options
     calls = 0
 
     def loss(self, output: torch.Tensor, batch: Batch, reduction: str = "mean") -> torch.Tensor:
         type(self).calls += 1
-        return torch.nn.functional.l1_loss(output.float(), batch.target, reduction=reduction)
+        loss = torch.nn.functional.l1_loss(output.float(), batch.target, reduction=reduction)
+        return self.options.l1_scale * loss
 
 
 class UniformNoise(NoiseModel):
@@ -53,7 +66,7 @@ def registered() -> Iterator[None]:
     register_objective(L1Objective)
     register_noise(UniformNoise)
     yield
-    objectives._OBJECTIVES.unregister(L1Objective.name)
+    unregister_objective(L1Objective.name)
     noise._NOISE_MODELS.unregister(UniformNoise.name)
 
 
@@ -63,12 +76,15 @@ TINY = ["--window", "128", "--channel", "4", "--layers", "1", "1", "--batch-size
 def test_the_new_objective_and_noise_model_are_options_of_mdnc_train(tmp_path: Path) -> None:
     run = tmp_path / "run"
     L1Objective.calls = 0
-    args = ["--objective", "test-l1", "--noise", "test-uniform", "--snr-db", "5", "--epochs", "1"]
+    args = ["--objective", "test-l1", "--noise", "test-uniform", "--snr-db", "5", "--epochs", "1",
+            "--l1-scale", "2"]  # fmt: skip
     assert main(["train", "--out", str(run), "--synthetic", "6", "600", *args, *TINY,
                  "--quiet"]) == 0  # fmt: skip
     assert L1Objective.calls > 0
     saved = read_toml(run / "config.toml")["train"]
     assert saved["objective"] == "test-l1" and saved["noise"] == "test-uniform"
+    assert saved["l1_scale"] == 2.0  # the objective's own option, in the same [train] table
+    assert TrainConfig.from_flat(saved).objective_options == L1Options(l1_scale=2.0)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["snr_in_db"] == pytest.approx(5.0, abs=0.5)
 
@@ -76,7 +92,7 @@ def test_the_new_objective_and_noise_model_are_options_of_mdnc_train(tmp_path: P
 def test_the_validation_loss_is_the_objectives_loss(tmp_path: Path) -> None:
     config = TrainConfig(
         channel=4, layers=[1, 1], window=128, batch_size=4, epochs=1, snr_db=5.0,
-        objective="test-l1",
+        objective="test-l1", objective_options={"l1_scale": 3.0},
     )  # fmt: skip
     trainer = Trainer(config, make_synthetic(6, 600, seed=2), tmp_path / "run", progress=False)
     metrics = trainer.fit()
@@ -84,7 +100,7 @@ def test_the_validation_loss_is_the_objectives_loss(tmp_path: Path) -> None:
     errors, count = 0.0, 0
     with torch.no_grad():
         for x, y in torch.utils.data.DataLoader(trainer.val_windows, batch_size=4):
-            errors += float((trainer.model.eval()(x) - y).abs().sum())
+            errors += 3.0 * float((trainer.model.eval()(x) - y).abs().sum())
             count += y.numel()
     assert metrics["val_loss"] == pytest.approx(errors / count, rel=1e-5)
 

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from mdnc.cli import build_parser
-from mdnc.training import ConfigError, DataConfig, TrainConfig, read_toml, write_toml
-from mdnc.training.config import option_help
+from mdnc.training import (
+    ConfigError,
+    DataConfig,
+    Noise2NoiseOptions,
+    SelfSupervisedOptions,
+    TrainConfig,
+    read_toml,
+    write_toml,
+)
+from mdnc.training.options import option_help
 
 
 def _train_help() -> str:
@@ -19,16 +27,22 @@ def _train_help() -> str:
     return sub.choices["train"].format_help()
 
 
-@pytest.mark.parametrize("cls", [TrainConfig, DataConfig])
+@pytest.mark.parametrize(
+    "cls", [TrainConfig, DataConfig, SelfSupervisedOptions, Noise2NoiseOptions]
+)
 def test_every_field_is_an_option_whose_help_is_the_field_doc(cls: type) -> None:
+    """The fields of the configs and of every objective's options are options of
+    ``mdnc train`` (an options object, ``objective_options``, is documented only)."""
     text = " ".join(_train_help().split())
     for f in dataclasses.fields(cls):
+        assert f"{f.name}: {f.metadata['help']}" in " ".join(cls.__doc__.split())
+        if f.metadata.get("nested"):
+            assert "--objective-options" not in text
+            continue
         name = "DATA" if f.name == "paths" else "--" + f.name.replace("_", "-")
         assert name in text, name
         # The help of the option is the field's documentation, whitespace aside.
         assert " ".join(option_help(f).split()) in text, f.name
-        # ... and the docstring's Attributes section says the same.
-        assert f"{f.name}: {f.metadata['help']}" in " ".join(cls.__doc__.split())
 
 
 def test_help_shows_defaults_and_choices_from_the_registries() -> None:
@@ -81,22 +95,24 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "config.toml", {"data": source, "train": config})
     assert path.read_text().startswith("# The options of an mdnc training run.")
     found = read_toml(path)
-    assert TrainConfig(**found["train"]) == config
+    assert TrainConfig.from_flat(found["train"]) == config
     assert DataConfig(**found["data"]) == source
     assert "init_from" not in found["train"]  # None is left out (TOML has no null)
 
 
 def test_a_toml_file_of_an_older_mdnc_repeats_its_run(tmp_path: Path) -> None:
     """A config.toml that mdnc wrote before an option existed gives that option the value
-    its run behaved by (LEGACY_OPTIONS); a file written by hand gets today's default."""
+    its run behaved by (the ``legacy`` values of the objective's options); a file written
+    by hand gets today's default."""
     config = TrainConfig(objective="self-supervised", epochs=7)
     path = write_toml(tmp_path / "config.toml", {"train": config})
     old = path.read_text().replace("prior_components = 3\n", "")
     assert "prior_components" not in old
     path.write_text(old)
     assert read_toml(path)["train"]["prior_components"] == 0
-    assert TrainConfig(**read_toml(path)["train"]) == dataclasses.replace(config,
-                                                                        prior_components=0)
+    assert TrainConfig.from_flat(read_toml(path)["train"]) == config.with_options(
+        prior_components=0
+    )
     hand = tmp_path / "hand.toml"
     hand.write_text("[train]\nobjective = 'self-supervised'\n")
     assert "prior_components" not in read_toml(hand)["train"]
@@ -111,10 +127,10 @@ def test_options_a_toml_file_leaves_unset_are_not_taken_for_older_ones(tmp_path:
     text = path.read_text()
     (line,) = [line for line in text.splitlines() if line.startswith("# Left unset (")]
     assert line.endswith(": arch, hop, snr_db, pair_mixing, epochs, steps_per_epoch, init_from")
-    assert TrainConfig(**read_toml(path)["train"]) == config
+    assert TrainConfig.from_flat(read_toml(path)["train"]) == config
     older = text.replace(line + "\n", "")
     path.write_text(older)
-    assert TrainConfig(**read_toml(path)["train"]) == dataclasses.replace(config, pair_mixing=0)
+    assert TrainConfig.from_flat(read_toml(path)["train"]) == config.with_options(pair_mixing=0)
     path.write_text(older.replace("[train]\n", "[train]\npair_mixing = 4\n"))
     assert read_toml(path)["train"]["pair_mixing"] == 4
 

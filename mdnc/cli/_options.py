@@ -15,9 +15,9 @@ import dataclasses
 import typing
 from typing import Any
 
-from mdnc.training.config import option_help
+from mdnc.training.options import option_help
 
-__all__ = ["add_dataclass_options", "flag", "given"]
+__all__ = ["add_dataclass_options", "flag", "given", "given_all"]
 
 
 def flag(name: str) -> str:
@@ -105,7 +105,10 @@ def add_dataclass_options(
     """
     groups = {} if groups is None else groups
     hints = typing.get_type_hints(cls)
+    taken = {a.dest for g in groups.values() for a in g._group_actions}
     for f in dataclasses.fields(cls):
+        if f.metadata.get("nested") or f.name in taken:  # an options object; a shared name
+            continue
         name = f.metadata["group"]
         if name not in groups:
             groups[name] = parser.add_argument_group(name)
@@ -117,3 +120,11 @@ def add_dataclass_options(
 def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The options of ``cls`` that were given on the command line, by field name."""
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+
+
+def given_all(args: argparse.Namespace, classes: typing.Iterable[type]) -> dict[str, Any]:
+    """:func:`given` over several dataclasses, merged."""
+    found: dict[str, Any] = {}
+    for cls in classes:
+        found.update(given(args, cls))
+    return found

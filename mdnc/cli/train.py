@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._models import add_command
-from ._options import add_dataclass_options, flag, given
+from ._options import add_dataclass_options, flag, given, given_all
 
 HELP = "train an auto-encoder (UNet1d by default) on recordings or built-in synthetic signals"
 EXAMPLES = """\
@@ -48,7 +48,7 @@ RESUMABLE = ("epochs", "device", "workers")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from mdnc.training import DataConfig, TrainConfig
+    from mdnc.training import DataConfig
 
     parser = add_command(subparsers, "train", HELP, EXAMPLES)
     group = parser.add_argument_group("run")
@@ -67,16 +67,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     group.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     groups = add_dataclass_options(parser, DataConfig)
-    add_dataclass_options(parser, TrainConfig, groups)
+    for cls in _train_classes():
+        add_dataclass_options(parser, cls, groups)
     parser.set_defaults(run=run)
 
 
-def _checked_file(cls: type, file: dict[str, Any], cli: dict[str, Any], path: str) -> None:
-    """Check the file's options that the command line does not override, naming the file."""
+def _train_classes() -> list[type]:
+    """:class:`~mdnc.training.TrainConfig` and the options class of every objective (their
+    fields are the options of the ``[train]`` table)."""
+    from mdnc.training import TrainConfig
+    from mdnc.training.objectives import list_objectives, objective_class
+
+    return [TrainConfig, *(objective_class(n).options_class for n in list_objectives())]
+
+
+def _checked_file(make: Any, options: dict[str, Any], path: str) -> None:
+    """Check options of the file ``path`` (those the command line does not override) by
+    making ``make(options)``; an error names the file."""
     from mdnc.training import ConfigError
 
     try:
-        cls(**{k: v for k, v in file.items() if k not in cli})
+        make(options)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
 
@@ -109,13 +120,17 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.out:
         raise UsageError("--out RUN_DIR is required (or --resume RUN_DIR).")
     file = _read_file(args.config) if args.config else {"data": {}, "train": {}}
-    data_cli, train_cli = given(args, DataConfig), given(args, TrainConfig)
+    data_cli, train_cli = given(args, DataConfig), given_all(args, _train_classes())
     if "paths" in data_cli:  # recordings given here replace the file's, and their pairs
         file["data"].pop("paths", None)
         file["data"].pop("noisy", None)
     if args.config:
-        _checked_file(DataConfig, file["data"], data_cli, args.config)
-        _checked_file(TrainConfig, file["train"], train_cli, args.config)
+        data = {k: v for k, v in file["data"].items() if k not in data_cli}
+        train = {k: v for k, v in file["train"].items() if k not in train_cli}
+        if "objective" in train_cli:  # the file's options checked for the objective asked for
+            train["objective"] = train_cli["objective"]
+        _checked_file(lambda o: DataConfig(**o), data, args.config)
+        _checked_file(TrainConfig.from_flat, train, args.config)
     return {
         "out": args.out, "data": DataConfig(**{**file["data"], **data_cli}),
         "force": args.force, "noise_given": "noise" in train_cli,
@@ -126,13 +141,13 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
     """The arguments of :func:`~mdnc.training.run.train_run` that resume ``--resume``
     (only ``--epochs``, ``--device`` and ``--workers`` may be given with it)."""
-    from mdnc.training import DataConfig, TrainConfig
+    from mdnc.training import DataConfig
 
     from . import UsageError
 
     other = [
         "DATA" if k == "paths" else flag(k)
-        for k in {**given(args, DataConfig), **given(args, TrainConfig)}
+        for k in {**given(args, DataConfig), **given_all(args, _train_classes())}
     ]
     other += ["--out"] * bool(args.out) + ["--config"] * bool(args.config)
     other += ["--force"] * bool(args.force)
@@ -142,7 +157,7 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
             f"--resume continues {args.resume} with its saved options; only "
             f"{', '.join(map(flag, RESUMABLE))} may be given with it, not {', '.join(other)}."
         )
-    return {"resume": args.resume, **given(args, TrainConfig)}
+    return {"resume": args.resume, **given_all(args, _train_classes())}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ The package is built of parts, each replaceable on its own:
   documented once; TOML files (``config.toml`` in every run folder).
 * :mod:`mdnc.training.objectives`: how recordings become (input, target) windows and a
   loss (:class:`Objective`, registered by name: ``"supervised"``, ``"self-supervised"``,
-  ``"noise2noise"``).
+  ``"noise2noise"``), one module per objective with the options it owns
+  (:class:`SelfSupervisedOptions`, :class:`Noise2NoiseOptions`).
 * :mod:`mdnc.training.trainer`: :class:`Trainer`, the loop as small steps (set up, train
   an epoch, validate, checkpoint, resume), single process or ``torchrun``.
 * :mod:`mdnc.training.report`: ``metrics.json``, ``loss.png`` and ``examples.png``.
@@ -35,16 +36,21 @@ from .config import ConfigError, DataConfig, TrainConfig, read_toml, write_toml
 from .objectives import (
     Batch,
     Noise2NoiseObjective,
+    Noise2NoiseOptions,
     Objective,
+    ObjectiveOptions,
     SelfSupervisedObjective,
+    SelfSupervisedOptions,
     SplitData,
     SupervisedObjective,
+    SupervisedOptions,
     blind_spot_mask,
     get_objective,
     list_objectives,
     pair_difference_whiteness,
     recombine_pairs,
     register_objective,
+    unregister_objective,
 )
 from .report import METRICS_NAME
 from .trainer import (
@@ -64,12 +70,16 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "Noise2NoiseObjective",
+    "Noise2NoiseOptions",
     "Objective",
+    "ObjectiveOptions",
     "SelfSupervisedObjective",
+    "SelfSupervisedOptions",
     "DivergenceError",
     "RunInUseError",
     "SplitData",
     "SupervisedObjective",
+    "SupervisedOptions",
     "TrainConfig",
     "Trainer",
     "auto_epochs",
@@ -84,6 +94,7 @@ __all__ = [
     "resolve_device",
     "split_recordings",
     "train",
+    "unregister_objective",
     "write_toml",
 ]
 

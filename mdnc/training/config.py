@@ -1,10 +1,14 @@
-"""The options of a training run, each documented once: here, in its field's metadata.
+"""The options of a training run, each documented once: in its field's metadata.
 
 Two dataclasses hold them: :class:`TrainConfig` (the network, the windows, the objective
 and the optimisation: what :func:`mdnc.training.train` needs) and :class:`DataConfig`
 (where the recordings come from, for the command line and configuration files). The
 command line (``mdnc train --help``), the docstrings' ``Attributes`` sections and the
-TOML files all read the field metadata made by :func:`option`.
+TOML files all read the field metadata made by :func:`option`. Each objective owns its
+options (:mod:`mdnc.training.objectives`: a small dataclass per objective, held as
+``TrainConfig.objective_options``); the ``[train]`` table and ``mdnc train`` list them
+beside the others (:meth:`TrainConfig.flat`, :meth:`TrainConfig.from_flat`). The
+objectives do not import this module.
 
 A run folder keeps its options as ``config.toml`` (tables ``[data]`` and ``[train]``:
 every option, defaults included, paths absolute), and ``mdnc train --config FILE.toml``
@@ -19,7 +23,7 @@ Example:
     >>> TrainConfig(window=0)
     Traceback (most recent call last):
     ...
-    mdnc.training.config.ConfigError: window must be an int >= 1, got 0.
+    mdnc.training.options.ConfigError: window must be an int >= 1, got 0.
 """
 
 from __future__ import annotations
@@ -28,23 +32,30 @@ import dataclasses
 import os
 import sys
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mdnc._utils import check_choice, check_int, check_real
 from mdnc.data.index import LOADING_MODES
-from mdnc.errors import MdncError
+from mdnc.registry import is_blind_spot
+
+from .options import ConfigError, ObjectiveOptions, option, option_help
+from .options import checked as _checked
+from .options import document as _document
 
 __all__ = [
     "ConfigError",
     "DataConfig",
     "TrainConfig",
+    "default_arch",
+    "objective_option_fields",
     "option",
     "option_help",
     "parse_snr",
     "read_toml",
+    "settle_legacy",
     "signal_networks",
     "write_toml",
 ]
@@ -54,35 +65,6 @@ __all__ = [
 SNR_RANGE_DB = (-100.0, 200.0)
 #: The largest seed (what ``torch.manual_seed`` takes as a signed 64-bit integer).
 MAX_SEED = 2**63 - 1
-
-
-class ConfigError(MdncError, ValueError):
-    """An option of a training run is invalid; the message names the option (or file)."""
-
-
-def option(
-    default: Any = dataclasses.MISSING,
-    *,
-    help: str,
-    group: str,
-    default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
-    **cli: Any,
-) -> Any:
-    """A dataclass field with its documentation and command-line settings.
-
-    Args:
-        default: the default value.
-        help: the one place the option is documented (docstring, ``--help``, TOML).
-        group: the heading it is listed under in ``--help``.
-        default_factory: for mutable defaults, as in ``dataclasses.field``.
-        **cli: command-line settings: ``metavar``, ``nargs``, ``choices`` (a sequence or a
-            callable returning one), ``aliases`` (more option names), ``type`` (a parser
-            of the text, instead of the annotation's type), ``positional``.
-    """
-    metadata = {"help": help, "group": group, "cli": cli}
-    if default_factory is not dataclasses.MISSING:
-        return field(default_factory=default_factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 def signal_networks() -> list[str]:
@@ -96,22 +78,11 @@ def signal_networks() -> list[str]:
     ]
 
 
-#: Options added after runs were saved without them, with the value those runs behaved
-#: by: a resumed run, or a run repeated from a ``config.toml`` that mdnc wrote, takes it
-#: when its saved options lack the option.
-LEGACY_OPTIONS: dict[str, Any] = {"prior_components": 0, "pair_mixing": 0}
 #: The first line of the ``config.toml`` files mdnc writes (which list every option).
 TOML_HEADER = "# The options of an mdnc training run. Repeat the run with\n"
 #: The comment line of a ``config.toml`` naming the options left unset (derived when the
 #: run starts): those are not options the file predates.
 TOML_UNSET = "# Left unset (derived when the run starts, or not used): "
-
-
-def is_blind_spot(arch: str) -> bool:
-    """Whether the network class ``arch`` is a blind-spot network (no masking needed)."""
-    from mdnc.registry import get_model_info
-
-    return get_model_info(arch).family == "blindspot"
 
 
 def default_arch(objective: str) -> str:
@@ -122,10 +93,11 @@ def default_arch(objective: str) -> str:
 
 
 def _objective_class(objective: str) -> Any:
-    """The objective class registered as ``objective``."""
-    from .objectives import _OBJECTIVES
+    """The objective class registered as ``objective`` (the objectives do not import this
+    module: the dependency runs one way)."""
+    from .objectives import objective_class
 
-    return _OBJECTIVES.get(objective)
+    return _checked(objective_class, objective)
 
 
 def _blocks() -> tuple[str, ...]:
@@ -144,14 +116,6 @@ def _noise_models() -> list[str]:
     from mdnc.data.noise import list_noise_models
 
     return list_noise_models()
-
-
-def _checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run an argument check; its TypeError or ValueError becomes a :class:`ConfigError`."""
-    try:
-        return check(*args, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(str(err)) from None
 
 
 def parse_snr(value: Any) -> float | list[float]:
@@ -188,15 +152,6 @@ def _db(value: Any) -> float:
     low, high = SNR_RANGE_DB
     number = float(value) if isinstance(value, str) else value
     return check_real("snr_db", number, low=low, high=high)
-
-
-def _document(cls: type) -> type:
-    """Append an ``Attributes:`` section, made from the fields' help, to the docstring."""
-    lines = ["", "Attributes:"]
-    for f in dataclasses.fields(cls):
-        lines.append(f"    {f.name}: {f.metadata['help']}")
-    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join(lines) + "\n"
-    return cls
 
 
 @_document
@@ -285,45 +240,15 @@ class TrainConfig:
         help="sampling rate of the recordings, for the hum noise model (the rate the "
         "recordings' files say, when they say one).",
     )
-    blind_spot: int = option(
-        1,
-        group="objective",
-        metavar="SAMPLES",
-        help="self-supervised: samples hidden from each output sample (BlindSpotNet1d: the "
-        "sample and blind_spot // 2 on each side; masking: samples per masked run); more than "
-        "1 for noise correlated over a few samples.",
-    )
-    prior_components: int = option(
-        3,
-        group="objective",
-        metavar="K",
-        help="self-supervised, BlindSpotNet1d: gaussians in the distribution it predicts for "
-        "each sample from its surroundings; the output is the clean sample's mean given that "
-        "distribution and the noisy sample (0: one predicted value, blended with the noisy "
-        "sample by a weight estimated on the held-out recordings).",
-    )
-    mask_fraction: float = option(
-        0.0625,
-        group="objective",
-        metavar="F",
-        help="self-supervised masking (a network that is not a blind-spot one): the fraction "
-        "of samples masked per window, in (0, 0.5].",
-    )
-    mask_radius: int = option(
-        4,
-        group="objective",
-        metavar="SAMPLES",
-        help="self-supervised masking: a masked sample is replaced by one at most this far "
-        "beside its run.",
-    )
-    pair_mixing: int | None = option(
-        None,
-        group="objective",
-        metavar="SAMPLES",
-        help="noise2noise: recombine the two recordings of a pair in runs of this many "
-        "samples, the input's runs from one recording and the target's from the other "
-        "(new noise combinations at every step); 0: whole windows. Default: 1 when the "
-        "difference of the pairs (their noise alone) is white, else 0.",
+    objective_options: ObjectiveOptions | Mapping[str, Any] | None = field(
+        default=None,
+        metadata={
+            "help": "the options the objective owns, an instance of its options class (e.g. "
+            "SelfSupervisedOptions) or a dict of them (default: its defaults); in TOML files "
+            "and on the command line they stand beside the other options.",
+            "group": "objective",
+            "nested": True,
+        },
     )
     batch_size: int = option(
         16,
@@ -378,8 +303,6 @@ class TrainConfig:
         self.noise = _checked(check_choice, "noise", self.noise, _noise_models())
         for name in ("channel", "kernel_size", "window", "batch_size"):
             setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
-        if self.pair_mixing is not None:
-            self.pair_mixing = _checked(check_int, "pair_mixing", self.pair_mixing, 0)
         for name in ("hop", "epochs", "steps_per_epoch"):
             if getattr(self, name) is not None:
                 setattr(self, name, _checked(check_int, name, getattr(self, name), 1))
@@ -397,12 +320,7 @@ class TrainConfig:
             self.snr_db = _checked(parse_snr, self.snr_db)
         self.sample_rate = _check_sample_rate(self.sample_rate)
         self.hum_hz = _check_hum(self.hum_hz, self.sample_rate, self.noise)
-        self.blind_spot = _checked(check_int, "blind_spot", self.blind_spot, 1)
-        self.mask_radius = _checked(check_int, "mask_radius", self.mask_radius, 1)
-        self.prior_components = _checked(check_int, "prior_components", self.prior_components, 0)
-        self.mask_fraction = _checked(
-            check_real, "mask_fraction", self.mask_fraction, low=0.0, high=0.5, low_open=True
-        )
+        self.objective_options = _objective_options(self.objective, self.objective_options)
         for name in ("standardize", "amp"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}.")
@@ -424,15 +342,144 @@ class TrainConfig:
         arch = self.arch or default_arch(self.objective)
         shape = {"channel": self.channel, "layers": list(self.layers)}
         if is_blind_spot(arch):
-            shape["blind_spot"] = self.blind_spot
-            # Absent from recipes older than the option; only an objective that trains a
-            # distribution by its likelihood asks for one.
-            if self.prior_components and _objective_class(self.objective).trains_prior:
-                shape["components"] = self.prior_components
+            shape.update(self.objective_options.network_shape())
         else:
             shape["block"] = self.block
         return model_config(arch, **shape, kernel_size=self.kernel_size, in_planes=channels,
                             out_planes=channels)  # fmt: skip
+
+    def flat(self, objective_options: bool = True) -> dict[str, Any]:
+        """The options as one flat dict, as the ``[train]`` table and ``mdnc train`` have
+        them: the objective's own options beside the others (after the objective group).
+
+        Args:
+            objective_options: include the objective's options.
+
+        Example:
+            >>> TrainConfig(objective="noise2noise").flat()["pair_mixing"] is None
+            True
+        """
+        values: dict[str, Any] = {}
+        flat = [f for f in dataclasses.fields(self) if not f.metadata.get("nested")]
+        last = [f.name for f in flat if f.metadata["group"] == "objective"][-1]
+        for f in flat:
+            values[f.name] = _copied(getattr(self, f.name))
+            if f.name == last and objective_options:
+                values.update(dataclasses.asdict(self.objective_options))
+        return values
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any], *, legacy: bool = False) -> TrainConfig:
+        """The options from one flat dict (:meth:`flat`, a ``[train]`` table): the names
+        of the objective's options go to ``objective_options``.
+
+        Args:
+            values: option values by name.
+            legacy: the values were saved by mdnc (a run's ``config.json``), maybe by an
+                older release: options of other objectives are dropped (releases before
+                0.2 saved every objective's), and options the run predates take the value
+                it behaved by (:func:`settle_legacy`).
+
+        Raises:
+            ConfigError: an unknown option, or an option of another objective (the
+                message names its objective).
+        """
+        values = dict(values)
+        if legacy:
+            values = settle_legacy(values)
+        own = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("nested")}
+        top = {k: v for k, v in values.items() if k in own}
+        rest = {k: v for k, v in values.items() if k not in own}
+        nested = rest.pop("objective_options", None)
+        if isinstance(nested, Mapping):
+            rest = {**nested, **rest}
+        elif nested is not None:
+            raise ConfigError(f"objective_options must be a dict of options, got {nested!r}.")
+        return cls(**top, objective_options=rest)
+
+    def with_options(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes``, options of the objective included (flat names).
+
+        Example:
+            >>> c = TrainConfig(objective="self-supervised").with_options(blind_spot=3, lr=1e-3)
+            >>> c.objective_options.blind_spot, c.lr
+            (3, 0.001)
+        """
+        if "objective" in changes and changes["objective"] != self.objective:
+            return TrainConfig.from_flat({**self.flat(objective_options=False), **changes})
+        return TrainConfig.from_flat({**self.flat(), **changes})
+
+
+def _copied(value: Any) -> Any:
+    """A list option copied (as ``dataclasses.asdict`` does), other values as they are."""
+    return list(value) if isinstance(value, list) else value
+
+
+def objective_option_fields() -> dict[str, list[tuple[str, type, dataclasses.Field]]]:
+    """The options the registered objectives own, by name: ``[(objective, options class,
+    field), ...]`` (an objective's options may share a name with another's)."""
+    from .objectives import list_objectives
+
+    found: dict[str, list[tuple[str, type, dataclasses.Field]]] = {}
+    for name in list_objectives():
+        cls = _objective_class(name).options_class
+        for f in dataclasses.fields(cls):
+            found.setdefault(f.name, []).append((name, cls, f))
+    return found
+
+
+def _objective_options(objective: str, given: Any) -> ObjectiveOptions:
+    """The options of ``objective``: ``given`` as its options class, from a mapping of
+    them, or its defaults (``None``, or another objective's options left at their
+    defaults, as ``dataclasses.replace(config, objective=...)`` leaves them)."""
+    cls = _objective_class(objective).options_class
+    if given is None:
+        return cls()
+    if isinstance(given, Mapping):
+        names = [f.name for f in dataclasses.fields(cls)]
+        for name in given:
+            if name not in names:
+                raise ConfigError(_not_an_option(name, objective, names))
+        return cls(**given)
+    if isinstance(given, ObjectiveOptions) and given == type(given)():
+        # Another objective's defaults, e.g. dataclasses.replace(config, objective=...).
+        return cls()
+    if type(given) is not cls:
+        raise ConfigError(
+            f"objective_options must be {cls.__name__} (the options of the {objective} "
+            f"objective) or a dict of them, got {type(given).__name__}."
+        )
+    return given
+
+
+def _not_an_option(name: str, objective: str, names: Sequence[str]) -> str:
+    """Why ``name`` is no option of ``objective``: it is another objective's, or unknown."""
+    owners = [o for o, _, _ in objective_option_fields().get(name, [])]
+    if owners:
+        return (
+            f"{name} is an option of the {' and '.join(owners)} objective, not of "
+            f"{objective} (objective = {objective!r}); leave it out or change the objective."
+        )
+    flat = [f.name for f in dataclasses.fields(TrainConfig) if not f.metadata.get("nested")]
+    return f"unknown option {name!r}; valid options: {', '.join([*flat, *names])}."
+
+
+def settle_legacy(values: Mapping[str, Any], unset: Sequence[str] = ()) -> dict[str, Any]:
+    """Options saved by mdnc, maybe by an older release, as this release reads them: the
+    options of objectives other than the run's are dropped (older releases saved every
+    objective's options), and the run's objective's options missing from ``values`` (and
+    not named in ``unset``) take its ``legacy`` value (how runs behaved before the option).
+    """
+    objective = values.get("objective", "supervised")
+    try:
+        cls = _objective_class(objective).options_class
+    except ConfigError:
+        return dict(values)  # the objective's own check names it
+    own = {f.name for f in dataclasses.fields(cls)}
+    foreign = set(objective_option_fields()) - own
+    kept = {k: v for k, v in values.items() if k not in foreign}
+    legacy = {k: v for k, v in cls.legacy.items() if k not in unset}
+    return {**legacy, **kept}
 
 
 def _check_sample_rate(value: Any) -> float:
@@ -561,21 +608,6 @@ class DataConfig:
         )
 
 
-def option_help(f: dataclasses.Field) -> str:
-    """The ``--help`` text of a field: its documentation and its default."""
-    text = f.metadata["help"].rstrip(".")
-    default = f.default
-    if f.default_factory is not dataclasses.MISSING:
-        default = f.default_factory()
-    if "(default" in text or default is None or default is dataclasses.MISSING or default == []:
-        return text
-    if isinstance(default, bool):
-        default = "on" if default else "off"
-    elif isinstance(default, list):
-        default = " ".join(map(str, default))
-    return f"{text} (default {default})"
-
-
 # ---------------------------------------------------------------------------------------
 # TOML files
 # ---------------------------------------------------------------------------------------
@@ -591,9 +623,19 @@ def _toml_module() -> Any:
     return tomllib
 
 
-def _coerce(cls: type, name: str, value: Any) -> Any:
+def _section_hints(cls: type) -> dict[str, Any]:
+    """The options of a TOML table and their type annotations: the fields of ``cls``; for
+    ``[train]``, also the options the objectives own (a nested field is no option)."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name: hints[f.name] for f in dataclasses.fields(cls) if not f.metadata.get("nested")}
+    if cls is TrainConfig:
+        for name, owners in objective_option_fields().items():
+            names.setdefault(name, typing.get_type_hints(owners[0][1])[name])
+    return names
+
+
+def _coerce(hint: Any, value: Any) -> Any:
     """A TOML value as the field's type wants it (an int where a float is expected)."""
-    hint = typing.get_type_hints(cls)[name]
     if float in typing.get_args(hint) or hint is float:
         if isinstance(value, int) and not isinstance(value, bool):
             try:
@@ -634,18 +676,16 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                 f"{path}: unknown section {section!r}; valid sections: "
                 f"{', '.join(f'[{s}]' for s in SECTIONS)}."
             )
-        names = [f.name for f in dataclasses.fields(cls)]
+        hints = _section_hints(cls)
         for name, value in table.items():
-            if name not in names:
+            if name not in hints:
                 raise ConfigError(
                     f"{path}: unknown option {name!r} in [{section}]; valid options: "
-                    f"{', '.join(names)}."
+                    f"{', '.join(hints)}."
                 )
-            found[section][name] = _coerce(cls, name, value)
+            found[section][name] = _coerce(hints[name], value)
     if text.startswith(TOML_HEADER) and found["train"]:  # written by mdnc, maybe an older one
-        unset = _unset_names(text)
-        legacy = {k: v for k, v in LEGACY_OPTIONS.items() if k not in unset}
-        found["train"] = {**legacy, **found["train"]}
+        found["train"] = settle_legacy(found["train"], sorted(_unset_names(text)))
     return found
 
 
@@ -666,12 +706,10 @@ def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
     """
     import tomli_w
 
-    document = {
-        name: {k: v for k, v in dataclasses.asdict(obj).items() if v is not None}
-        for name, obj in sections.items()
-    }
-    unset = [k for obj in sections.values() for k, v in dataclasses.asdict(obj).items()
-             if v is None]  # fmt: skip
+    flat = {name: _flat(obj) for name, obj in sections.items()}
+    document = {name: {k: v for k, v in values.items() if v is not None}
+                for name, values in flat.items()}  # fmt: skip
+    unset = [k for values in flat.values() for k, v in values.items() if v is None]
     header = (
         TOML_HEADER + "#   mdnc train --config THIS_FILE --out NEW_RUN_DIR\n"
         "# (options given on the command line override those in the file).\n"
@@ -680,6 +718,11 @@ def toml_text(sections: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
     )
     footer = "".join(f"# {note}\n" for note in notes)
     return header + tomli_w.dumps(document) + footer
+
+
+def _flat(obj: Any) -> dict[str, Any]:
+    """The options of a section's dataclass as its TOML table has them."""
+    return obj.flat() if isinstance(obj, TrainConfig) else dataclasses.asdict(obj)
 
 
 def write_toml(

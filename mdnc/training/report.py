@@ -11,7 +11,6 @@ Every file is written atomically (a killed run never leaves half a file).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,7 +158,7 @@ def write_report(
     last = history[-1]
     metrics: dict[str, Any] = {key: last.get(key) for key in HEADLINE if key in last}
     metrics.update(best=best, baselines=baselines or {}, recordings=recordings or {})
-    metrics.update({"epochs": history, "config": dataclasses.asdict(config)})
+    metrics.update({"epochs": history, "config": config.flat()})
     metrics = finite_json(metrics)
     write_json_atomic(out / METRICS_NAME, metrics)
     if plots:

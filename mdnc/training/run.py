@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import UsageError
-from .config import LEGACY_OPTIONS, ConfigError, DataConfig, TrainConfig
+from .config import ConfigError, DataConfig, TrainConfig, objective_option_fields
 from .objectives import SplitData, get_objective, objective_class
 
 __all__ = ["RESUMABLE", "SYNTHETIC_SNR_DB", "train_run", "load_data", "resumed_options"]
@@ -233,7 +233,7 @@ def new_options(
     """The configs of a new run: ``data``/``config`` (or the defaults), updated with the
     keyword ``options`` and the ``inputs``."""
     data_fields = {f.name for f in dataclasses.fields(DataConfig)}
-    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    train_fields = {*TrainConfig().flat(), *objective_option_fields()}
     unknown = sorted(set(options) - data_fields - train_fields)
     if unknown:
         raise UsageError(f"unknown option(s) {', '.join(unknown)}; see DataConfig, TrainConfig")
@@ -244,14 +244,16 @@ def new_options(
             data_options["noisy"] = []  # the pairs of other recordings do not carry over
     base = dataclasses.asdict(data) if data is not None else {}
     source = DataConfig(**{**base, **data_options}).resolved()
-    train = {**(dataclasses.asdict(config) if config is not None else {}),
-             **{k: v for k, v in options.items() if k in train_fields}}  # fmt: skip
+    given = {k: v for k, v in options.items() if k in train_fields}
+    same = config is not None and given.get("objective", config.objective) == config.objective
+    # The options of another objective than the one asked for do not carry over.
+    train = {**(config.flat(objective_options=same) if config is not None else {}), **given}
     objective = train.get("objective", "supervised")
     if not source.paths and objective_class(objective).trains_on_clean:
         train.setdefault("snr_db", SYNTHETIC_SNR_DB)  # the synthetic set is clean
     if train.get("init_from"):
         train["init_from"] = str(Path(train["init_from"]).resolve())
-    return source, TrainConfig(**train)
+    return source, TrainConfig.from_flat(train)
 
 
 def resumed_options(out: Path, overrides: dict[str, Any]) -> tuple[DataConfig, TrainConfig]:
@@ -277,7 +279,7 @@ def resumed_options(out: Path, overrides: dict[str, Any]) -> tuple[DataConfig, T
     fields = {f.name for f in dataclasses.fields(DataConfig)}
     try:
         source = DataConfig(**{k: v for k, v in dict(saved["data"]).items() if k in fields})
-        config = TrainConfig(**{**LEGACY_OPTIONS, **dict(saved["train"]), **overrides})
+        config = TrainConfig.from_flat({**dict(saved["train"]), **overrides}, legacy=True)
     except (TypeError, ValueError) as err:
         raise CheckpointError(
             f"{out / 'config.json'}: the training options saved there are not valid ({err}); "

@@ -43,7 +43,7 @@ class TensorBoardLog:
         """Raise when the ``tensorboard`` package is missing (before a run starts)."""
         if importlib.util.find_spec("tensorboard") is None:
             raise ConfigError(
-                'tensorboard (--tensorboard) needs the tensorboard package (pip install '
+                "tensorboard (--tensorboard) needs the tensorboard package (pip install "
                 '"mdnc[tensorboard]").'
             )
 

@@ -42,7 +42,6 @@ from ..errors import MdncError
 from . import report
 from .baselines import apply_baseline, tune_baselines
 from .config import (
-    LEGACY_OPTIONS,
     ConfigError,
     DataConfig,
     TrainConfig,
@@ -443,7 +442,7 @@ class Trainer:
         self.data = split_data(c, *self.recordings)
         self.objective.check(self.data)
         self.settled = self.objective.settle(self.data)
-        self.config = c = dataclasses.replace(c, **self.settled)
+        self.config = c = c.with_options(**self.settled)
         self.dataset = self.objective.training_windows(self.data)
         self.references, self.val_inputs = self.objective.evaluation(self.data)
         self.val_windows = self.objective.validation_windows(self.data, self.val_inputs)
@@ -550,13 +549,15 @@ class Trainer:
 
     def _keep_settled(self, saved: Any) -> None:
         """The options the data settled (:meth:`Objective.settle`) as the resumed run had
-        them (a run saved before such an option existed: its ``LEGACY_OPTIONS`` value)."""
+        them (a run saved before such an option existed: the ``legacy`` value of the
+        objective's options)."""
         saved = saved if isinstance(saved, dict) else {}
-        kept = {k: saved.get(k, LEGACY_OPTIONS.get(k)) for k in self.settled}
+        legacy = self.objective.options_class.legacy
+        kept = {k: saved.get(k, legacy.get(k)) for k in self.settled}
         kept = {k: v for k, v in kept.items() if v is not None}
         self.settled.update(kept)
-        self.config = dataclasses.replace(self.config, **kept)
-        self.objective.config = dataclasses.replace(self.objective.config, **kept)
+        self.config = self.config.with_options(**kept)
+        self.objective.config = self.objective.config.with_options(**kept)
 
     def _stretch_schedule(self) -> None:
         """Cosine decay over the new number of epochs, from where the run stands."""
@@ -737,7 +738,7 @@ class Trainer:
         extra = {
             "epoch": self.history[-1]["epoch"],
             "history": self.history,
-            "train": dataclasses.asdict(c),
+            "train": c.flat(),
             "inference": self.inference_spec().to_json(),
             **({"data": dataclasses.asdict(self.source)} if self.source is not None else {}),
             **self.extra,

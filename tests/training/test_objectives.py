@@ -14,6 +14,7 @@ from mdnc.data import get_noise_model, make_synthetic, snr_db
 from mdnc.modules.resnet import UNet1d
 from mdnc.training import (
     ConfigError,
+    SelfSupervisedOptions,
     SplitData,
     TrainConfig,
     Trainer,
@@ -102,8 +103,10 @@ def test_parse_snr_rejects(value) -> None:
       "within [-100, 200], got '5:2'.")],
 )  # fmt: skip
 def test_new_options_are_checked(kwargs, message) -> None:
+    """Options of the run and of its objective, given flat (as in TOML and on the command
+    line)."""
     with pytest.raises(ConfigError) as err:
-        TrainConfig(**kwargs)
+        TrainConfig.from_flat({"objective": "self-supervised", **kwargs})
     assert str(err.value) == message
 
 
@@ -137,8 +140,8 @@ def test_self_supervised_trains_from_noisy_recordings_only(tmp_path, arch: str) 
     from noisy recordings alone."""
     clean = make_synthetic(8, 1000, seed=2)
     noisy = _noisy(clean, 1)
-    config = TrainConfig(objective="self-supervised", arch=arch, epochs=3, mask_fraction=0.25,
-                         **TINY)  # fmt: skip
+    config = TrainConfig(objective="self-supervised", arch=arch, epochs=3, **TINY,
+                         objective_options={"mask_fraction": 0.25})  # fmt: skip
     metrics = train(config, noisy, tmp_path / "run", progress=False, truth=clean)
     rows = metrics["epochs"]
     assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_loss"]) for r in rows)
@@ -151,13 +154,17 @@ def test_self_supervised_trains_from_noisy_recordings_only(tmp_path, arch: str) 
 
 def test_the_default_network_follows_the_objective(tmp_path) -> None:
     assert TrainConfig().arch is None
-    ours = TrainConfig(objective="self-supervised", blind_spot=3, **TINY).model_config(2)
+    ours = TrainConfig(
+        objective="self-supervised", objective_options={"blind_spot": 3}, **TINY
+    ).model_config(2)
     assert ours["class"] == "BlindSpotNet1d" and ours["module"] == "mdnc.modules.blindspot"
-    k = TrainConfig().prior_components
+    k = SelfSupervisedOptions().prior_components
     assert k >= 1  # the default predicts a distribution (benchmarks/RESULTS.md)
     assert ours["kwargs"] == {"channel": 4, "layers": [1, 1], "blind_spot": 3, "components": k,
                               "kernel_size": 3, "in_planes": 2, "out_planes": 2}  # fmt: skip
-    point = TrainConfig(objective="self-supervised", prior_components=0, **TINY).model_config(1)
+    point = TrainConfig(
+        objective="self-supervised", objective_options={"prior_components": 0}, **TINY
+    ).model_config(1)
     assert "components" not in point["kwargs"]  # the recipe of runs before the option
     # Only the self-supervised objective trains a distribution by its likelihood; the others
     # train a blind-spot network's one value with their squared error.
@@ -279,8 +286,8 @@ def test_validation_sets_the_blend_of_the_blind_spot_network(tmp_path, blind_spo
     the held-out windows with the blind output, is in the epoch's metrics and in its
     checkpoints; a wider blind spot (correlated noise) keeps the output blind."""
     noisy = _noisy(make_synthetic(8, 1000, seed=6), 3)
-    config = TrainConfig(objective="self-supervised", epochs=2, blind_spot=blind_spot,
-                         prior_components=0, **TINY)  # fmt: skip
+    options = {"blind_spot": blind_spot, "prior_components": 0}
+    config = TrainConfig(objective="self-supervised", epochs=2, **TINY, objective_options=options)
     trainer = Trainer(config, noisy, tmp_path / "run", progress=False)
     metrics = trainer.fit()
     rows = metrics["epochs"]
@@ -309,7 +316,9 @@ def test_a_predicted_distribution_is_trained_and_validated_by_its_likelihood(tmp
 
     clean = make_synthetic(8, 1000, seed=2)
     noisy = _noisy(clean, 1)
-    config = TrainConfig(objective="self-supervised", epochs=3, prior_components=2, **TINY)
+    config = TrainConfig(
+        objective="self-supervised", epochs=3, objective_options={"prior_components": 2}, **TINY
+    )
     trainer = Trainer(config, noisy, tmp_path / "run", truth=clean, progress=False)
     metrics = trainer.fit()
     rows = metrics["epochs"]
@@ -320,7 +329,7 @@ def test_a_predicted_distribution_is_trained_and_validated_by_its_likelihood(tmp
     from mdnc.training.report import loss_name
 
     assert loss_name(config) == "negative log-likelihood"  # loss.png's axis
-    assert loss_name(dataclasses.replace(config, prior_components=0)) == "MSE (standardised)"
+    assert loss_name(config.with_options(prior_components=0)) == "MSE (standardised)"
     assert loss_name(TrainConfig()) == "MSE (standardised)"
     windows = torch.stack([trainer.val_windows[i][1] for i in range(len(trainer.val_windows))])
     model.eval()
@@ -389,9 +398,11 @@ def test_noise2noise_recombines_pairs_only_when_their_noise_is_white(noise, mixi
     assert (whiteness < 0.05) if mixing else (whiteness > 0.3)
     objective = get_objective(TrainConfig(objective="noise2noise", window=128))
     assert objective.settle(data) == {"pair_mixing": mixing}
-    assert objective.config.pair_mixing == mixing
-    given = get_objective(TrainConfig(objective="noise2noise", window=128, pair_mixing=5))
-    assert given.settle(data) == {} and given.config.pair_mixing == 5
+    assert objective.options.pair_mixing == mixing
+    given = get_objective(
+        TrainConfig(objective="noise2noise", window=128, objective_options={"pair_mixing": 5})
+    )
+    assert given.settle(data) == {} and given.options.pair_mixing == 5
 
 
 def test_the_whiteness_of_pairs_is_their_difference_autocorrelation() -> None:
@@ -468,7 +479,9 @@ def test_copies_without_noise_of_their_own_are_refused(copy) -> None:
     )
     names = ["a.npy", "b.npy", "c.npy"]
     for pair_mixing in (None, 0):
-        config = TrainConfig(objective="noise2noise", window=128, pair_mixing=pair_mixing)
+        config = TrainConfig(
+            objective="noise2noise", window=128, objective_options={"pair_mixing": pair_mixing}
+        )
         data = SplitData(train=first, held_out=[], train_noisy=second, train_names=names)
         message = (
             r"^noise2noise: b.npy and its --noisy-pair recording are the same up to an offset "
@@ -491,7 +504,9 @@ def test_recombining_runs_longer_than_the_window_swaps_whole_windows() -> None:
 
 
 def test_noise2noise_training_batches_recombine_and_validation_batches_do_not() -> None:
-    objective = get_objective(TrainConfig(objective="noise2noise", pair_mixing=1))
+    objective = get_objective(
+        TrainConfig(objective="noise2noise", objective_options={"pair_mixing": 1})
+    )
     x, y = torch.randn(16, 1, 64), torch.randn(16, 1, 64)
     torch.manual_seed(3)
     batch = objective.training_batch([x, y], torch.device("cpu"))
@@ -523,7 +538,7 @@ def test_a_noise2noise_run_notes_its_pair_mixing(tmp_path) -> None:
 
 
 def test_the_trainer_recombines_training_batches_only(tmp_path, monkeypatch) -> None:
-    from mdnc.training import objectives
+    from mdnc.training.objectives import noise2noise as objectives
 
     runs, validation = [], []
     recombine, batch = objectives.recombine_pairs, objectives.Noise2NoiseObjective.batch
@@ -539,7 +554,9 @@ def test_the_trainer_recombines_training_batches_only(tmp_path, monkeypatch) -> 
     monkeypatch.setattr(objectives, "recombine_pairs", counted_recombine)
     monkeypatch.setattr(objectives.Noise2NoiseObjective, "batch", counted_batch)
     clean = make_synthetic(6, 600, seed=8)
-    config = TrainConfig(objective="noise2noise", epochs=2, pair_mixing=3, **TINY)
+    config = TrainConfig(
+        objective="noise2noise", epochs=2, objective_options={"pair_mixing": 3}, **TINY
+    )
     trainer = Trainer(config, _noisy(clean, 1), tmp_path / "run", noisy=_noisy(clean, 2),
                       progress=False)  # fmt: skip
     trainer.fit()
@@ -568,7 +585,11 @@ def test_a_resumed_noise2noise_run_mixes_pairs_as_it_did(tmp_path, saved) -> Non
                       resume=True, progress=False)  # fmt: skip
     trainer.fit()
     expected = 0 if saved is None else 1
-    assert trainer.config.pair_mixing == trainer.objective.config.pair_mixing == expected
+    assert (
+        trainer.config.objective_options.pair_mixing
+        == trainer.objective.options.pair_mixing
+        == expected
+    )
     assert json.loads(path.read_text())["extra"]["train"]["pair_mixing"] == expected
 
 

@@ -51,6 +51,8 @@ JUNK = st.one_of(
 )  # fmt: skip
 
 COUNT = st.integers(1, 64)
+#: The flat options of a self-supervised run: TrainConfig's and the objective's own.
+FLAT = TrainConfig(objective="self-supervised").flat()
 #: Valid values of each option.
 TRAIN_VALID: dict[str, st.SearchStrategy[Any]] = {
     "arch": st.sampled_from([None, *signal_networks()]),
@@ -95,13 +97,18 @@ def _kwargs(draw: st.DrawFn, valid: dict[str, st.SearchStrategy[Any]]) -> dict[s
 
 
 def _build(cls: type, kwargs: dict[str, Any]) -> Any:
-    """``cls(**kwargs)``, or ``None`` after a ConfigError that names an option."""
+    """``cls(**kwargs)``, or ``None`` after a ConfigError that names an option. A
+    TrainConfig is made from the flat options (as TOML and the command line give them),
+    for the self-supervised objective unless ``kwargs`` names one: the options it owns are
+    drawn too."""
     try:
+        if cls is TrainConfig:
+            return TrainConfig.from_flat({"objective": "self-supervised", **kwargs})
         return cls(**kwargs)
     except ConfigError as err:
         message = str(err)
         assert "\n" not in message, message
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = list(FLAT) if cls is TrainConfig else [f.name for f in dataclasses.fields(cls)]
         assert any(message.startswith(n) for n in names), message
         return None
 
@@ -111,21 +118,27 @@ def _round_trip(section: str, config: Any) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "config.toml"
         path.write_text(toml_text({section: config}), encoding="utf-8")
-        return type(config)(**read_toml(path)[section])
+        found = read_toml(path)[section]
+        return TrainConfig.from_flat(found) if section == "train" else type(config)(**found)
 
 
 def _check_train(config: TrainConfig) -> None:
-    """The invariants of an accepted TrainConfig."""
+    """The invariants of an accepted TrainConfig (and of its objective's options)."""
+    flat = config.flat()
     for name in ("channel", "kernel_size", "window", "batch_size", "blind_spot", "mask_radius",
                  "prior_components", "seed", "workers", "examples"):  # fmt: skip
-        value = getattr(config, name)
+        if name not in flat:  # an option of another objective
+            continue
+        value = flat[name]
         assert type(value) is int and value >= 0, (name, value)
     for name in ("hop", "epochs"):
         value = getattr(config, name)
         assert value is None or (type(value) is int and value >= 1), (name, value)
     assert all(type(n) is int and n >= 1 for n in config.layers) and config.layers
     for name in ("lr", "hum_hz", "sample_rate", "val_fraction", "mask_fraction"):
-        value = getattr(config, name)
+        if name not in flat:
+            continue
+        value = flat[name]
         assert type(value) is float and math.isfinite(value), (name, value)
     assert config.lr > 0 and config.sample_rate.is_integer() and config.sample_rate >= 1
     if config.noise == "hum":
@@ -147,7 +160,7 @@ def test_train_config_accepts_checked_values_only(kwargs: dict[str, Any]) -> Non
     assert _round_trip("train", config) == config
 
 
-NUMERIC = sorted(n for n, f in ((f.name, f) for f in dataclasses.fields(TrainConfig))
+NUMERIC = sorted(n for n in FLAT
                  if n not in ("arch", "block", "objective", "noise", "device", "init_from",
                               "layers", "standardize", "amp"))  # fmt: skip
 
@@ -253,7 +266,7 @@ def test_a_huge_toml_integer_is_a_config_error_not_an_overflow(tmp_path: Path) -
     path.write_text("[train]\nlr = 1" + "0" * 400 + "\n", encoding="utf-8")
     found = read_toml(path)["train"]
     with pytest.raises(ConfigError, match=r"^lr must be a number > 0, got 1000"):
-        TrainConfig(**found)
+        TrainConfig.from_flat(found)
 
 
 def test_toml_fractional_sample_rate_and_counts_are_rejected(tmp_path: Path) -> None:
@@ -265,7 +278,7 @@ def test_toml_fractional_sample_rate_and_counts_are_rejected(tmp_path: Path) -> 
         path = tmp_path / "c.toml"
         path.write_text(f"[train]\n{text}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match="^" + re.escape(message)):
-            TrainConfig(**read_toml(path)["train"])
+            TrainConfig.from_flat(read_toml(path)["train"])
 
 
 def test_synthetic_as_a_string_is_named_as_such() -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "list_formats",
     "register_format",
     "supported_suffixes",
+    "unregister_format",
 ]
 
 #: The modules of the built-in formats, in the order of the table above.
