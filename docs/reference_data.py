@@ -1589,7 +1589,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "is the noisy window itself and the loss counts every sample: about 4000 optimizer "
             "steps as in supervised training, but up to 200 epochs. With another network "
             "(`arch=\"UNet1d\"`), `blind_spot`, `mask_fraction` and `mask_radius` of its "
-            "options ([`SelfSupervisedOptions`](SelfSupervisedOptions.md)) set the masking of its input "
+            "options ([`SelfSupervisedOptions`](SelfSupervisedOptions.md)) set the masking "
+            "of its input "
             "([`blind_spot_mask`](blind_spot_mask.md)); the validation loss masks the held-out "
             "windows with the same draws every epoch and with 4 masks each "
             "(`validation_passes`), and since a step learns from the masked samples only the "
@@ -1646,7 +1647,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
             "that both directions are training examples, and, when the noise is white, "
             "recombines the two copies sample by sample ([`training_batch`](#training_batch), "
             "[`recombine_pairs`](recombine_pairs.md)): every step then sees a new combination "
-            "of the two noises. `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md), `--pair-mixing`) sets the "
+            "of the two noises. `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md), "
+            "`--pair-mixing`) sets the "
             "runs' length; unset, [`settle`](#settle) chooses 1 when the pairs' difference "
             "(their noise alone) is white ([`pair_difference_whiteness`]"
             "(pair_difference_whiteness.md)), else 0 (whole windows: recombining correlated "
@@ -1814,7 +1816,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "blind_spot_mask": {
             "var": "masked, mask",
             "extra": "The masking of [`SelfSupervisedObjective`](SelfSupervisedObjective.md), "
-            "with `mask_fraction`, `blind_spot` (`width`) and `mask_radius` of its [`SelfSupervisedOptions`](SelfSupervisedOptions.md).",
+            "with `mask_fraction`, `blind_spot` (`width`) and `mask_radius` of its "
+            "[`SelfSupervisedOptions`](SelfSupervisedOptions.md).",
             "examples": [("Example", _code('''
                 import torch
 
@@ -1841,7 +1844,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         "recombine_pairs": {
             "var": "x, y",
             "extra": "The recombination of [`Noise2NoiseObjective`](Noise2NoiseObjective.md)'s "
-            "training batches, with `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md)) as `run`.",
+            "training batches, with `pair_mixing` ([`Noise2NoiseOptions`](Noise2NoiseOptions.md)) "
+            "as `run`.",
             "examples": [("Example", _code('''
                 import torch
 
@@ -1982,7 +1986,8 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                 import torch
 
                 from mdnc.training import (Batch, SupervisedObjective, TrainConfig, get_objective,
-                                           list_objectives, objectives, register_objective)
+                                           list_objectives, register_objective,
+                                           unregister_objective)
 
 
                 @register_objective
@@ -2003,7 +2008,7 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
                         objective = get_objective(TrainConfig(objective=name, snr_db=5.0))
                         print(name, float(objective.loss(torch.full((2, 1, 8), 0.5), batch)))
                 finally:  # this page's examples share a process with others
-                    objectives._OBJECTIVES.unregister('l1')
+                    unregister_objective('l1')
                 print(list_objectives())
             '''))],
         },

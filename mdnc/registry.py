@@ -238,8 +238,15 @@ def is_blind_spot(name: str) -> bool:
     """Whether the model registered as ``name`` is a blind-spot network (no output sample
     sees its own input sample, so self-supervised training needs no masking).
 
+    Args:
+        name: a registered model name, such as ``"BlindSpotNet1d"``.
+
     Raises:
         ValueError: no model has that name.
+
+    Example:
+        >>> is_blind_spot("BlindSpotNet1d"), is_blind_spot("UNet1d")
+        (True, False)
     """
     return get_model_info(name).family == "blindspot"
 

@@ -8,8 +8,8 @@ shown in ``tests/test_registry.py``.)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

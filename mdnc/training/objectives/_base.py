@@ -245,7 +245,19 @@ def register_objective(cls: type[Objective]) -> type[Objective]:
 
 def unregister_objective(name: str) -> None:
     """Forget the objective registered as ``name`` (for a script or test that registered
-    one of its own); an unknown name is ignored."""
+    one of its own); an unknown name is ignored.
+
+    Args:
+        name: the ``name`` of the objective class.
+
+    Example:
+        >>> @register_objective
+        ... class Mine(Objective):
+        ...     name = "mine"
+        >>> unregister_objective("mine")
+        >>> "mine" in list_objectives()
+        False
+    """
     _OBJECTIVES.unregister(name)
 
 

@@ -33,7 +33,12 @@ __all__ = ["SupervisedObjective", "SupervisedOptions"]
 @document
 @dataclass(kw_only=True)
 class SupervisedOptions(ObjectiveOptions):
-    """Options of the supervised objective: none of its own."""
+    """Options of the supervised objective: none of its own.
+
+    Example:
+        >>> SupervisedOptions()
+        SupervisedOptions()
+    """
 
 
 @register_objective
