@@ -1385,6 +1385,57 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.training": {
+        "SelfSupervisedOptions": {
+            "args_section": "attributes",
+            "examples": [("Example", _code('''
+                from mdnc.training import SelfSupervisedOptions, TrainConfig
+
+                options = SelfSupervisedOptions(blind_spot=3)
+                print(options.network_shape())
+                config = TrainConfig(objective='self-supervised', objective_options=options)
+                print(config.flat()['blind_spot'], config.model_config(1)['kwargs']['blind_spot'])
+            '''))],
+        },
+        "Noise2NoiseOptions": {
+            "args_section": "attributes",
+            "examples": [("Example", _code('''
+                from mdnc.training import Noise2NoiseOptions, TrainConfig
+
+                config = TrainConfig.from_flat({'objective': 'noise2noise', 'pair_mixing': 4})
+                print(config.objective_options == Noise2NoiseOptions(pair_mixing=4))
+            '''))],
+        },
+        "SupervisedOptions": {
+            "examples": [("Example", _code('''
+                from mdnc.training import SupervisedOptions, TrainConfig
+
+                print(TrainConfig().objective_options == SupervisedOptions())
+            '''))],
+        },
+        "ObjectiveOptions": {
+            "examples": [("Example", _code('''
+                from mdnc.training import ObjectiveOptions, SelfSupervisedOptions
+
+                print(issubclass(SelfSupervisedOptions, ObjectiveOptions))
+                print(SelfSupervisedOptions.legacy)
+            '''))],
+        },
+        "unregister_objective": {
+            "examples": [("Example", _code('''
+                from mdnc.training import (SupervisedObjective, list_objectives, register_objective,
+                                           unregister_objective)
+
+
+                @register_objective
+                class Mine(SupervisedObjective):
+                    name = 'mine'
+
+
+                print('mine' in list_objectives())
+                unregister_objective('mine')
+                print('mine' in list_objectives())
+            '''))],
+        },
         "CONFIG_TOML": {
             "summary": "The name of the file of a run folder that holds the run's "
             "options.\n\nTwo tables: `[data]`, where the recordings came from (a "
@@ -2372,6 +2423,13 @@ WORKFLOW: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "mdnc.registry": {
+        "is_blind_spot": {
+            "examples": [("Example", _code('''
+                from mdnc.registry import is_blind_spot
+
+                print(is_blind_spot('BlindSpotNet1d'), is_blind_spot('UNet1d'))
+            '''))],
+        },
         "KINDS": {
             "examples": [("Example", _code('''
                 from mdnc.registry import KINDS, list_models

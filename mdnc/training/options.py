@@ -89,7 +89,9 @@ def document(cls: type) -> type:
     lines = ["", "Attributes:"]
     for f in dataclasses.fields(cls):
         lines.append(f"    {f.name}: {f.metadata['help']}")
-    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join(lines) + "\n"
+    doc = (cls.__doc__ or "").rstrip()
+    head, example, tail = doc.partition("\n\n    Example:")  # Attributes before the example
+    cls.__doc__ = head + "\n" + "\n".join(lines) + "\n" + (example + tail + "\n") * bool(example)
     return cls
 
 

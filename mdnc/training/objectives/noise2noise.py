@@ -47,12 +47,7 @@ __all__ = [
 @document
 @dataclass(kw_only=True)
 class Noise2NoiseOptions(ObjectiveOptions):
-    """Options of the noise2noise objective (``[train]`` table, ``mdnc train``).
-
-    Example:
-        >>> Noise2NoiseOptions(pair_mixing=1)
-        Noise2NoiseOptions(pair_mixing=1)
-    """
+    """Options of the noise2noise objective (``[train]`` table, ``mdnc train``)."""
 
     legacy: ClassVar[dict[str, Any]] = {"pair_mixing": 0}
 

@@ -48,12 +48,7 @@ GROUP = "self-supervised objective"
 @document
 @dataclass(kw_only=True)
 class SelfSupervisedOptions(ObjectiveOptions):
-    """Options of the self-supervised objective (``[train]`` table, ``mdnc train``).
-
-    Example:
-        >>> SelfSupervisedOptions(blind_spot=3).network_shape()
-        {'blind_spot': 3, 'components': 3}
-    """
+    """Options of the self-supervised objective (``[train]`` table, ``mdnc train``)."""
 
     legacy: ClassVar[dict[str, Any]] = {"prior_components": 0}
 

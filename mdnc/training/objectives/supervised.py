@@ -33,12 +33,7 @@ __all__ = ["SupervisedObjective", "SupervisedOptions"]
 @document
 @dataclass(kw_only=True)
 class SupervisedOptions(ObjectiveOptions):
-    """Options of the supervised objective: none of its own.
-
-    Example:
-        >>> SupervisedOptions()
-        SupervisedOptions()
-    """
+    """Options of the supervised objective: none of its own."""
 
 
 @register_objective
