@@ -303,6 +303,16 @@ def refuse_added_noise(config: RunOptions, objective: str) -> None:
         )
 
 
+def random_windows(config: RunOptions, data: SplitData, noisy: list | None = None) -> WindowDataset:
+    """Training windows of the noisy recordings at random offsets (with their ``noisy``
+    pairs, when given): what the objectives that train on noisy data cut."""
+    return WindowDataset(
+        data.train, config.window, config.hop or max(1, config.window // 2), noisy=noisy,
+        random_offsets=True, standardize=config.standardize, seed=config.seed,
+        names=data.train_names,
+    )  # fmt: skip
+
+
 def held_out_windows(
     data: SplitData, window: int, standardize: bool, seed: int, noisy: list | None = None
 ) -> WindowDataset | None:

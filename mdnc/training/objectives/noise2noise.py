@@ -30,6 +30,7 @@ from ._base import (
     SplitData,
     flip_randomly,
     held_out_windows,
+    random_windows,
     refuse_added_noise,
     register_objective,
 )
@@ -234,11 +235,7 @@ class Noise2NoiseObjective(Objective):
 
     def training_windows(self, data: SplitData) -> WindowDataset:
         """Window pairs at random offsets: ``(second recording, first recording)``."""
-        c = self.config
-        return WindowDataset(
-            data.train, c.window, c.hop or max(1, c.window // 2), noisy=data.train_noisy,
-            random_offsets=True, standardize=c.standardize, seed=c.seed, names=data.train_names,
-        )  # fmt: skip
+        return random_windows(self.config, data, data.train_noisy)
 
     def evaluation(self, data: SplitData) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
         """The held-out first recordings, and their clean truth when it is known."""

@@ -34,6 +34,7 @@ from ._base import (
     SplitData,
     flip_randomly,
     held_out_windows,
+    random_windows,
     refuse_added_noise,
     register_objective,
 )
@@ -232,11 +233,7 @@ class SelfSupervisedObjective(Objective):
     def training_windows(self, data: SplitData) -> WindowDataset:
         """Noisy windows at random offsets (input and target alike; :meth:`batch` masks the
         input of a network that is not a blind-spot one)."""
-        c = self.config
-        return WindowDataset(
-            data.train, c.window, c.hop or max(1, c.window // 2), random_offsets=True,
-            standardize=c.standardize, seed=c.seed, names=data.train_names,
-        )  # fmt: skip
+        return random_windows(self.config, data)
 
     def evaluation(self, data: SplitData) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
         """The held-out noisy recordings, and their clean truth when it is known."""
